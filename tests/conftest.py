@@ -1,0 +1,72 @@
+"""Shared test fixtures: backends (every core test runs on both) and the golden fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from runners.backend import Backend
+from runners.backends import BACKEND_NAMES, get_backend
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "nightly", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def rust_required() -> bool:
+    """In CI a missing Rust build is a failure, never a skip."""
+    return bool(os.environ.get("CI")) or os.environ.get("T2_REQUIRE_RUST") == "1"
+
+
+def load_backend(name: str) -> Backend:
+    try:
+        return get_backend(name)
+    except ImportError as exc:
+        if rust_required():
+            raise
+        pytest.skip(f"backend {name!r} is not built: {exc}")
+
+
+@pytest.fixture(scope="session", params=BACKEND_NAMES)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return load_backend(request.param)
+
+
+@pytest.fixture(scope="session")
+def python_backend() -> Backend:
+    return load_backend("python")
+
+
+@pytest.fixture(scope="session")
+def rust_backend() -> Backend:
+    return load_backend("rust")
+
+
+def fixtures_path() -> Path:
+    override = os.environ.get("T2_FIXTURES_DIR")
+    return Path(override) if override else PROJECT_ROOT.parent / "shared" / "fixtures" / "rx580"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    path = fixtures_path()
+    if not path.is_dir():
+        # Golden data must run in CI: a missing directory is an error, not a skip.
+        pytest.fail(f"golden fixtures not found at {path} (set T2_FIXTURES_DIR)")
+    return path
