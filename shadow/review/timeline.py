@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 #: Every width divides the next one, so coarsening merges buckets without loss.
@@ -38,6 +38,11 @@ def parse_ts(ts: str) -> int | None:
     return calendar.timegm(dt.timetuple())
 
 
+def format_epoch(epoch: int) -> str:
+    """ISO 8601 UTC with a ``Z``, as the event schema writes timestamps."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """Counts of divergences per time bucket and op; ``buckets`` sorted by start."""
@@ -56,7 +61,7 @@ class Timeline:
             "unparsed_timestamps": self.unparsed,
             "buckets": [
                 {
-                    "start": datetime.utcfromtimestamp(start).isoformat() + "Z",
+                    "start": format_epoch(start),
                     "counts": dict(counts),
                 }
                 for start, counts in self.buckets
@@ -67,7 +72,16 @@ class Timeline:
 class TimelineBuilder:
     """Accumulates (timestamp, op) pairs; cheap per call thanks to a per-second parse cache."""
 
-    __slots__ = ("_buckets", "_last_epoch", "_last_prefix", "max_buckets", "unparsed", "width")
+    __slots__ = (
+        "_buckets",
+        "_day",
+        "_day_epoch",
+        "_last_epoch",
+        "_last_prefix",
+        "max_buckets",
+        "unparsed",
+        "width",
+    )
 
     def __init__(self, max_buckets: int = 240) -> None:
         if max_buckets < 2:
@@ -78,18 +92,20 @@ class TimelineBuilder:
         self._buckets: dict[int, Counter[str]] = {}
         self._last_prefix = ""
         self._last_epoch = 0
+        self._day = ""
+        self._day_epoch = 0
 
     def add(self, ts: str, op: str) -> None:
         # Logs are written in time order, so consecutive events usually share their second:
-        # parse a "YYYY-MM-DDTHH:MM:SS...Z" timestamp only when that second changes.
-        if ts.endswith("Z") and len(ts) >= 20:
-            prefix = ts[:19]
-            if prefix == self._last_prefix:
-                epoch: int | None = self._last_epoch
-            else:
-                epoch = parse_ts(prefix)
-                if epoch is not None:
-                    self._last_prefix, self._last_epoch = prefix, epoch
+        # parse a "YYYY-MM-DDTHH:MM:SS...Z" timestamp only when that second changes, and then
+        # only its time of day when the date is the same as before.
+        prefix = ts[:19]
+        if prefix == self._last_prefix:
+            epoch: int | None = self._last_epoch
+        elif ts.endswith("Z") and len(ts) >= 20:
+            epoch = self._fast_epoch(prefix)
+            if epoch is not None:
+                self._last_prefix, self._last_epoch = prefix, epoch
         else:
             epoch = parse_ts(ts)
         if epoch is None:
@@ -103,6 +119,21 @@ class TimelineBuilder:
                 self._coarsen()
                 bucket = self._buckets[epoch - epoch % self.width]
         bucket[op] += 1
+
+    def _fast_epoch(self, prefix: str) -> int | None:
+        day = prefix[:10]
+        if day != self._day:
+            midnight = parse_ts(day)
+            if midnight is None or prefix[10:11] != "T":
+                return parse_ts(prefix)
+            self._day, self._day_epoch = day, midnight
+        try:
+            hh, mm, ss = int(prefix[11:13]), int(prefix[14:16]), int(prefix[17:19])
+        except ValueError:
+            return parse_ts(prefix)
+        if hh > 23 or mm > 59 or ss > 60 or prefix[13] != ":" or prefix[16] != ":":
+            return parse_ts(prefix)
+        return self._day_epoch + hh * 3600 + mm * 60 + ss
 
     def _coarsen(self) -> None:
         while len(self._buckets) > self.max_buckets:

@@ -1,0 +1,174 @@
+"""Time the Python reference and the Rust port side by side, in one process.
+
+Usage: ``python bench/bench_backends.py [--quick] [--repeat N]``
+
+Every timing is end to end: from the backend call in Python to the returned
+``runners.types`` value (for the Rust backend that includes converting the inputs and
+building the output tuples and dataclasses). Each op is checked for equal results once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from runners.reference import PythonBackend  # noqa: E402
+from runners.rust_backend import RustBackend  # noqa: E402
+from runners.types import BaselineRule, Measurement, SearchSpace  # noqa: E402
+
+
+def space_of(n: int) -> SearchSpace:
+    """A space of exactly ``n`` candidates (n in 1e4, 1e5, 1e6; 1e6 is the issue's space)."""
+    kernels = {10_000: 2, 100_000: 20, 1_000_000: 20}[n]
+    unrolls = {10_000: 50, 100_000: 50, 1_000_000: 50}[n]
+    widths = {10_000: 1, 100_000: 1, 1_000_000: 10}[n]
+    return SearchSpace(
+        kernels=[f"tile{i}" for i in range(kernels)],
+        vector_widths=list(range(1, widths + 1)),
+        unroll_k_values=list(range(unrolls)),
+        local_sizes=[(x, y) for x in range(1, 11) for y in range(1, 11)],
+    )
+
+
+def measurements_of(n: int, seed: int = 7) -> list[Measurement]:
+    rng = random.Random(seed)
+    sizes = (512, 1024, 2048, 4096)
+    per_size = n // len(sizes)
+    out: list[Measurement] = []
+    for size in sizes:
+        baseline = "t20_prod_v4_u10_l10" if size < 1800 else "t24_prod_v4_u0_l12"
+        out.append(Measurement(baseline, size, "completed", 500.0, 1.0, 1e-5))
+        for i in range(per_size - 1):
+            if rng.random() < 0.05:
+                out.append(Measurement(f"cand{i}", size, "failed", None, None, None))
+            else:
+                out.append(
+                    Measurement(
+                        f"cand{i}",
+                        size,
+                        "completed",
+                        round(rng.uniform(100.0, 900.0), 2),
+                        rng.uniform(0.5, 5.0),
+                        rng.choice((1e-5, 2e-4, 5e-3)),
+                    )
+                )
+    return out
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+        del result
+    result = fn()
+    return best, result
+
+
+@dataclass
+class Row:
+    op: str
+    python_s: float
+    rust_s: float
+    equal: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.python_s / self.rust_s if self.rust_s > 0 else float("inf")
+
+
+def peak_memory_of_reference_enumerate(n: int) -> tuple[float, float]:
+    """(tracemalloc peak MiB, process max RSS MiB) of the reference's enumerate of n."""
+    space = space_of(n)
+    py = PythonBackend()
+    gc.collect()
+    tracemalloc.start()
+    table = py.enumerate_candidates(space)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del table
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20, rss_kib / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions (best is kept)")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 3)
+
+    py, rs = PythonBackend(), RustBackend()
+    sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+    plan_n = 10_000 if args.quick else 100_000
+    sample_n = 100_000 if args.quick else 1_000_000
+    rank_n = 10_000 if args.quick else 100_000
+
+    cases: list[tuple[str, Callable[[Any], Any]]] = []
+    for n in sizes:
+        space = space_of(n)
+        cases.append((f"enumerate {n:.0e}", lambda b, s=space: b.enumerate_candidates(s)))
+    ids = [f"cand{i}" for i in range(plan_n // (10 * 100))]
+    cases.append(
+        (f"replay plan {plan_n:.0e}", lambda b: b.build_replay_plan(ids, 10, 100, 42))
+    )
+    rng = random.Random(3)
+    samples = [rng.gauss(500.0, 25.0) for _ in range(sample_n)]
+    cases.append((f"summarize {sample_n:.0e}", lambda b: b.summarize(samples)))
+    ms = measurements_of(rank_n)
+    rule = BaselineRule.original()
+    cases.append(
+        (f"rank {rank_n:.0e}", lambda b: b.rank_candidates(ms, 1e-3, rule, "delta"))
+    )
+
+    rows: list[Row] = []
+    for label, call in cases:
+        t_py, r_py = best_of(lambda c=call: c(py), repeat)
+        t_rs, r_rs = best_of(lambda c=call: c(rs), repeat)
+        rows.append(Row(label, t_py, t_rs, r_py == r_rs))
+        del r_py, r_rs
+
+    mem_n = sizes[-1]
+    tm_peak, rss = peak_memory_of_reference_enumerate(mem_n)
+
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"T2 core: Python reference vs Rust port ({rs.version}), best of {repeat}")
+        for col in ("op", "python (s)", "rust (s)", "speed-up", "equal"):
+            table.add_column(col, justify="left" if col == "op" else "right")
+        for r in rows:
+            table.add_row(
+                r.op, f"{r.python_s:.4f}", f"{r.rust_s:.4f}", f"{r.ratio:.1f}x", str(r.equal)
+            )
+        console = Console()
+        console.print(table)
+        console.print(
+            f"reference enumerate {mem_n:.0e}: tracemalloc peak {tm_peak:.1f} MiB, "
+            f"process max RSS {rss:.1f} MiB"
+        )
+    except ImportError:
+        print(f"{'op':<22}{'python (s)':>12}{'rust (s)':>12}{'speed-up':>10}  equal")
+        for r in rows:
+            print(f"{r.op:<22}{r.python_s:>12.4f}{r.rust_s:>12.4f}{r.ratio:>9.1f}x  {r.equal}")
+        print(f"reference enumerate {mem_n:.0e}: tracemalloc peak {tm_peak:.1f} MiB, RSS {rss:.1f} MiB")
+    return 0 if all(r.equal for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

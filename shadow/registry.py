@@ -1,0 +1,157 @@
+"""Targets: what a user registers so ``shadow`` can compare, log and replay their ops.
+
+A :class:`Target` names a pair of interchangeable implementations (built on demand by name,
+so ``shadow replay`` in a fresh process can rebuild both) and one :class:`OpSpec` per method
+worth shadowing: how to compare its outputs, how to encode its input, how bad a divergence
+is, and (for the fuzzer) how to generate inputs. The target's ``import_spec``
+(``"package.module:attr"``) is written into every event so tools can re-import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shadow.codec import Codec
+from shadow.compare import EXACT, ComparePolicy, DiffEntry, Outcome
+
+Severity = Literal["critical", "minor", "info"]
+
+
+@dataclass(frozen=True)
+class DivergenceContext:
+    """What a severity classifier sees about one divergence."""
+
+    op: str
+    kind: str
+    primary: Outcome
+    shadow: Outcome
+    diff: tuple[DiffEntry, ...]
+
+
+SeverityClassifier = Callable[[DivergenceContext], "Severity | None"]
+"""Returns the severity of a divergence, or None for the kind's default."""
+
+DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    "value_mismatch": "minor",
+    "error_mismatch": "minor",
+    "primary_error_only": "critical",
+    "shadow_error_only": "critical",
+    "shadow_error": "critical",
+    "shadow_timeout": "minor",
+    "mutated_input": "minor",
+}
+"""One side accepting what the other rejects changes what the caller does: critical."""
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One shadowed operation (a method name of the implementations).
+
+    ``strategies`` is for the fuzzer: typically a Hypothesis strategy of ``(args, kwargs)``;
+    the dispatcher does not use it.
+    """
+
+    name: str
+    policy: ComparePolicy = EXACT
+    codec: Codec | None = None
+    severity_classifier: SeverityClassifier | None = None
+    strategies: Any = None
+
+    def severity(self, ctx: DivergenceContext) -> Severity:
+        if self.severity_classifier is not None:
+            chosen = self.severity_classifier(ctx)
+            if chosen is not None:
+                return chosen
+        return DEFAULT_SEVERITY.get(ctx.kind, "minor")
+
+
+class Target:
+    """A registered pair of implementations and their ops.
+
+    ``implementations`` maps a name (as written in events, e.g. ``"python"``) to a
+    zero-argument factory. ``default_pair`` is ``(primary_name, shadow_name)``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        import_spec: str,
+        implementations: Mapping[str, Callable[[], Any]],
+        ops: Iterable[OpSpec] = (),
+        default_pair: tuple[str, str] | None = None,
+        codec: Codec | None = None,
+    ) -> None:
+        if ":" not in import_spec:
+            raise ValueError(f"import_spec must be 'module:attr', got {import_spec!r}")
+        self.name = name
+        self.import_spec = import_spec
+        self._factories = dict(implementations)
+        self.codec = codec
+        self._ops: dict[str, OpSpec] = {}
+        names = tuple(self._factories)
+        self.default_pair = default_pair or ((names[0], names[1]) if len(names) >= 2 else ("", ""))
+        for spec in ops:
+            self.register(spec)
+
+    def register(self, spec: OpSpec) -> OpSpec:
+        if spec.name in self._ops:
+            raise ValueError(f"op {spec.name!r} is already registered on target {self.name!r}")
+        if spec.codec is None and self.codec is None:
+            raise ValueError(f"op {spec.name!r} has no codec and target {self.name!r} none either")
+        self._ops[spec.name] = spec
+        return spec
+
+    @property
+    def ops(self) -> Mapping[str, OpSpec]:
+        return self._ops
+
+    def op(self, name: str) -> OpSpec:
+        try:
+            return self._ops[name]
+        except KeyError:
+            raise KeyError(f"target {self.name!r} has no op {name!r}") from None
+
+    def codec_for(self, op: str) -> Codec:
+        spec = self.op(op)
+        codec = spec.codec or self.codec
+        assert codec is not None  # register() guarantees one
+        return codec
+
+    @property
+    def implementation_names(self) -> tuple[str, ...]:
+        return tuple(self._factories)
+
+    def add_implementation(self, name: str, factory: Callable[[], Any]) -> None:
+        self._factories[name] = factory
+
+    def make(self, name: str) -> Any:
+        """Build the implementation called ``name`` (raises KeyError for unknown names)."""
+        try:
+            factory = self._factories[name]
+        except KeyError:
+            known = ", ".join(self._factories) or "none"
+            raise KeyError(
+                f"target {self.name!r} has no implementation {name!r} ({known})"
+            ) from None
+        return factory()
+
+    def implementations(self) -> tuple[Any, Any]:
+        """The default (primary, shadow) pair, freshly built."""
+        primary, shadow = self.default_pair
+        return self.make(primary), self.make(shadow)
+
+
+def load_target(import_spec: str) -> Target:
+    """Import ``"module:attr"`` and return the :class:`Target` it names."""
+    module_name, _, attr = import_spec.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if callable(obj) and not isinstance(obj, Target):
+        obj = obj()
+    if not isinstance(obj, Target):
+        raise TypeError(f"{import_spec!r} is a {type(obj).__name__}, not a shadow Target")
+    return obj

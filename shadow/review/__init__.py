@@ -1,0 +1,21 @@
+"""Divergence review: stream shadow logs, group events into problems, write reports.
+
+Generic on purpose (never imports ``runners``): it reads only the event schema of
+``docs/events.md``.  Rendering modules import matplotlib lazily; import them directly.
+"""
+
+from shadow.review.groups import Group, OpStats, Reproducer, Review, ReviewBuilder, review_logs
+from shadow.review.reader import LogEvent, ReadStats, ReadSummary, iter_events
+
+__all__ = [
+    "Group",
+    "LogEvent",
+    "OpStats",
+    "ReadStats",
+    "ReadSummary",
+    "Reproducer",
+    "Review",
+    "ReviewBuilder",
+    "iter_events",
+    "review_logs",
+]
