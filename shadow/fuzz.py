@@ -20,6 +20,7 @@ two different bugs of one op as two failures and shrinks each separately.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -495,7 +496,7 @@ class Fuzzer:
 
 
 def _with_examples(finding: Finding, n: int | None) -> Finding:
-    return Finding(**{**finding.__dict__, "examples_to_find": n})
+    return dataclasses.replace(finding, examples_to_find=n)
 
 
 def _short_repr(value: Any, limit: int = 600) -> str:

@@ -374,23 +374,23 @@ pub fn enumerate(space: &Space<'_>) -> Enumeration {
     debug_assert_eq!(n_l * n_u * space.widths.len(), combos);
 
     // Dense rank of each (class, combo) score: 0 = best; equal scores share a rank.
-    let mut by_score: Vec<u32> = (0..class_scores.len() as u32).collect();
-    by_score.sort_unstable_by(|&a, &b| class_scores[b as usize].total_cmp(&class_scores[a as usize]));
-    let mut rank = vec![0u32; class_scores.len()];
-    let mut current = 0u32;
+    let mut by_score: Vec<usize> = (0..class_scores.len()).collect();
+    by_score.sort_unstable_by(|&a, &b| class_scores[b].total_cmp(&class_scores[a]));
+    let mut rank = vec![0usize; class_scores.len()];
+    let mut current = 0usize;
     for (i, &idx) in by_score.iter().enumerate() {
-        if i > 0 && class_scores[idx as usize] != class_scores[by_score[i - 1] as usize] {
+        if i > 0 && class_scores[idx] != class_scores[by_score[i - 1]] {
             current += 1;
         }
-        rank[idx as usize] = current;
+        rank[idx] = current;
     }
-    let n_ranks = current as usize + 1;
+    let n_ranks = current + 1;
 
     // Counting sort of the candidates by rank (flat order kept within a rank).
     let total = space.total;
     let rank_of = |flat: usize| {
         let (k, c) = (flat / combos, flat % combos);
-        rank[kernel_class[k] * combos + c] as usize
+        rank[kernel_class[k] * combos + c]
     };
     let mut starts = vec![0usize; n_ranks + 1];
     for flat in 0..total {
@@ -471,7 +471,6 @@ mod tests {
         for pair in e.rows.windows(2).zip(e.scores.windows(2)) {
             let ((a, b), (sa, sb)) = ((pair.0[0], pair.0[1]), (pair.1[0], pair.1[1]));
             assert!(sa > sb || (sa == sb && e.id(a) < e.id(b)));
-            assert_eq!(e.id(a).len(), e.id(a).len());
         }
         let first = e.rows[0];
         let [k, w, u, l] = e.decode(first);
