@@ -18,14 +18,15 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runners.reference import PythonBackend  # noqa: E402
-from runners.rust_backend import RustBackend  # noqa: E402
-from runners.types import BaselineRule, Measurement, SearchSpace  # noqa: E402
+from runners.reference import PythonBackend
+from runners.rust_backend import RustBackend
+from runners.types import BaselineRule, Measurement, SearchSpace
 
 
 def space_of(n: int) -> SearchSpace:
@@ -105,6 +106,22 @@ def peak_memory_of_reference_enumerate(n: int) -> tuple[float, float]:
     return peak / 2**20, rss_kib / 1024
 
 
+def run_enumerate(space: SearchSpace, backend: Any) -> Any:
+    return backend.enumerate_candidates(space)
+
+
+def run_plan(ids: list[str], backend: Any) -> Any:
+    return backend.build_replay_plan(ids, 10, 100, 42)
+
+
+def run_summarize(samples: list[float], backend: Any) -> Any:
+    return backend.summarize(samples)
+
+
+def run_rank(measurements: list[Measurement], backend: Any) -> Any:
+    return backend.rank_candidates(measurements, 1e-3, BaselineRule.original(), "delta")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
@@ -120,25 +137,18 @@ def main(argv: list[str] | None = None) -> int:
 
     cases: list[tuple[str, Callable[[Any], Any]]] = []
     for n in sizes:
-        space = space_of(n)
-        cases.append((f"enumerate {n:.0e}", lambda b, s=space: b.enumerate_candidates(s)))
+        cases.append((f"enumerate {n:.0e}", partial(run_enumerate, space_of(n))))
     ids = [f"cand{i}" for i in range(plan_n // (10 * 100))]
-    cases.append(
-        (f"replay plan {plan_n:.0e}", lambda b: b.build_replay_plan(ids, 10, 100, 42))
-    )
+    cases.append((f"replay plan {plan_n:.0e}", partial(run_plan, ids)))
     rng = random.Random(3)
     samples = [rng.gauss(500.0, 25.0) for _ in range(sample_n)]
-    cases.append((f"summarize {sample_n:.0e}", lambda b: b.summarize(samples)))
-    ms = measurements_of(rank_n)
-    rule = BaselineRule.original()
-    cases.append(
-        (f"rank {rank_n:.0e}", lambda b: b.rank_candidates(ms, 1e-3, rule, "delta"))
-    )
+    cases.append((f"summarize {sample_n:.0e}", partial(run_summarize, samples)))
+    cases.append((f"rank {rank_n:.0e}", partial(run_rank, measurements_of(rank_n))))
 
     rows: list[Row] = []
     for label, call in cases:
-        t_py, r_py = best_of(lambda c=call: c(py), repeat)
-        t_rs, r_rs = best_of(lambda c=call: c(rs), repeat)
+        t_py, r_py = best_of(partial(call, py), repeat)
+        t_rs, r_rs = best_of(partial(call, rs), repeat)
         rows.append(Row(label, t_py, t_rs, r_py == r_rs))
         del r_py, r_rs
 
@@ -149,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"T2 core: Python reference vs Rust port ({rs.version}), best of {repeat}")
+        table = Table(
+            title=f"T2 core: Python reference vs Rust port ({rs.version}), best of {repeat}",
+        )
         for col in ("op", "python (s)", "rust (s)", "speed-up", "equal"):
             table.add_column(col, justify="left" if col == "op" else "right")
         for r in rows:
@@ -166,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'op':<22}{'python (s)':>12}{'rust (s)':>12}{'speed-up':>10}  equal")
         for r in rows:
             print(f"{r.op:<22}{r.python_s:>12.4f}{r.rust_s:>12.4f}{r.ratio:>9.1f}x  {r.equal}")
-        print(f"reference enumerate {mem_n:.0e}: tracemalloc peak {tm_peak:.1f} MiB, RSS {rss:.1f} MiB")
+        print(
+            f"reference enumerate {mem_n:.0e}: tracemalloc peak {tm_peak:.1f} MiB,"
+            f" RSS {rss:.1f} MiB"
+        )
     return 0 if all(r.equal for r in rows) else 1
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import t2_sidecar._native as _native
 from runners.types import (
     BaselineRule,
     CandidateTable,
@@ -28,7 +29,7 @@ from runners.types import (
     SearchSpace,
     Stats,
 )
-from t2_sidecar import _native, errors
+from t2_sidecar import errors
 from t2_sidecar.errors import InvalidInputError
 
 __all__ = ["RustBackend"]

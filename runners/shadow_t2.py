@@ -18,6 +18,7 @@ from typing import Any
 
 from runners.backend import OPS, Backend
 from runners.backends import get_backend
+from runners.fuzz_t2 import FUZZ_SPECS, NumpyCodec
 from runners.types import (
     BaselineRule,
     Candidate,
@@ -33,13 +34,12 @@ from runners.types import (
     SearchSpace,
     Stats,
 )
-from shadow.codec import TypedCodec
 from shadow.compare import EXACT, ComparePolicy
 from shadow.counters import RunCounters, format_counters
 from shadow.dispatcher import MODES, Dispatcher
 from shadow.registry import DivergenceContext, OpSpec, Severity, Target
 
-CODEC = TypedCodec(
+CODEC = NumpyCodec(
     [
         SearchSpace,
         Candidate,
@@ -153,14 +153,17 @@ def make_target(
     extra_implementations: Mapping[str, Callable[[], Any]] | None = None,
     strategies: Mapping[str, Any] | None = None,
 ) -> Target:
-    """The T2 target; tests add deliberately wrong implementations via ``extra_implementations``."""
+    """The T2 target; tests add deliberately wrong implementations via ``extra_implementations``.
+
+    ``strategies`` (op -> fuzz strategy) defaults to :data:`runners.fuzz_t2.FUZZ_SPECS`."""
     implementations: dict[str, Callable[[], Any]] = {
         "python": lambda: get_backend("python"),
         "rust": lambda: get_backend("rust"),
     }
     implementations.update(extra_implementations or {})
+    chosen = FUZZ_SPECS if strategies is None else strategies
     ops = [
-        OpSpec(name, policy, CODEC, severity, (strategies or {}).get(name))
+        OpSpec(name, policy, CODEC, severity, chosen.get(name))
         for name, policy, severity in _SPECS
     ]
     return Target(

@@ -141,6 +141,8 @@ CASES = [
     Case("samples-none", summarize([None]), "wrong_type", "samples"),
     Case("samples-first-offender", summarize([1.0, math.nan, "x"]), "not_finite", "samples"),
     Case("samples-huge-int", summarize([10**400]), "not_finite", "samples"),
+    Case("samples-sum-overflows", summarize([1.7e308, 1.7e308]), "overflow", "samples"),
+    Case("samples-spread-overflows", summarize([1e200, -1e200]), "overflow", "samples"),
     # rank_candidates
     Case("rank-not-list", rank(ms=GOOD), "wrong_type", "measurements"),
     Case("rank-not-measurement", rank(ms=[{"size": 3}]), "wrong_type", "measurements"),
@@ -166,6 +168,7 @@ CASES = [
     Case("eval-gflops-nan", evaluate(samples=[ReplaySample(math.nan, 1.0, 0.0)]), "not_finite", "samples.gflops"),
     Case("eval-time-negative", evaluate(samples=[ReplaySample(1.0, -1.0, 0.0)]), "out_of_range", "samples.avg_time_ms"),
     Case("eval-error-inf", evaluate(samples=[ReplaySample(1.0, 1.0, math.inf)]), "not_finite", "samples.max_error"),
+    Case("eval-gflops-overflow", evaluate(samples=[ReplaySample(1.7e308, 1.0, 0.0)] * 2), "overflow", "samples.gflops"),
     Case("eval-base-zero", evaluate(base=0.0), "out_of_range", "baseline_gflops"),
     Case("eval-base-nan", evaluate(base=math.nan), "not_finite", "baseline_gflops"),
     Case("eval-base-str", evaluate(base="90"), "wrong_type", "baseline_gflops"),

@@ -43,9 +43,9 @@ def evaluate_replay(
             checks.fail("out_of_range", "baseline_gflops", f"{base} must be > 0")
     limits = validate_thresholds(thresholds)
 
-    g = stats_of(np.array(gflops, dtype=np.float64))
-    t = stats_of(np.array(times, dtype=np.float64))
-    e = stats_of(np.array(errors_, dtype=np.float64))
+    g = stats_of(np.array(gflops, dtype=np.float64), "samples.gflops")
+    t = stats_of(np.array(times, dtype=np.float64), "samples.avg_time_ms")
+    e = stats_of(np.array(errors_, dtype=np.float64), "samples.max_error")
     cv_peak = g.cv
     delta = (g.mean - base) / base * 100.0 if base is not None else None
     correct = e.max <= limits.max_error

@@ -46,13 +46,23 @@ def validate_samples(samples: object, field: str = "samples") -> npt.NDArray[np.
     return np.array(items, dtype=np.float64)
 
 
-def stats_of(array: npt.NDArray[np.float64]) -> Stats:
-    """Statistics of an already validated, non-empty sample."""
+def stats_of(array: npt.NDArray[np.float64], field: str = "samples") -> Stats:
+    """Statistics of an already validated, non-empty sample.
+
+    Finite samples can still be too large for their statistics (a sum or a squared
+    deviation past the largest double): that is reported as ``overflow`` on ``field``.
+    """
     count = int(array.size)
-    values = array.tolist()
-    mean = math.fsum(values) / count
-    deviations = array - mean
-    std = math.sqrt(math.fsum((deviations * deviations).tolist()) / count)
+    try:
+        mean = math.fsum(array.tolist()) / count
+        with np.errstate(over="ignore"):
+            deviations = array - mean
+            squares = deviations * deviations
+        std = math.sqrt(math.fsum(squares.tolist()) / count)
+    except OverflowError:
+        mean = std = math.inf
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        checks.fail(errors.OVERFLOW, field, "the statistics of these samples overflow a double")
     p50, p95 = np.percentile(array, [50.0, 95.0])
     return Stats(
         count=count,

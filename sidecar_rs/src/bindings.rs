@@ -13,7 +13,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, IntoPyObjectExt};
 
-use crate::core::stats::SumError;
 use crate::core::{checks, decision, enumerate, gates, plan, ranking, stats, CoreError, ErrorCode};
 
 /// Work at least this large runs with the GIL released (smaller calls skip the switch).
@@ -52,13 +51,6 @@ fn into_py_err(py: Python<'_>, fail: Fail) -> PyErr {
             Err(err) => err,
         },
     }
-}
-
-fn sum_error(e: SumError) -> Fail {
-    Fail::Py(match e {
-        SumError::Overflow => PyOverflowError::new_err("intermediate overflow in fsum"),
-        SumError::InfMinusInf => PyValueError::new_err("-inf + inf in fsum"),
-    })
 }
 
 /// Runs `f` under the GIL-released section when `big`, else directly.
@@ -101,7 +93,10 @@ fn sequence<'py>(obj: &Bound<'py, PyAny>, field: &'static str) -> R<Vec<Bound<'p
     ))
 }
 
-fn non_empty_sequence<'py>(obj: &Bound<'py, PyAny>, field: &'static str) -> R<Vec<Bound<'py, PyAny>>> {
+fn non_empty_sequence<'py>(
+    obj: &Bound<'py, PyAny>,
+    field: &'static str,
+) -> R<Vec<Bound<'py, PyAny>>> {
     let items = sequence(obj, field)?;
     checks::non_empty_len(items.len(), field)?;
     Ok(items)
@@ -174,7 +169,10 @@ fn str_bytes<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
 fn str_arg<'a>(obj: &'a Bound<'_, PyAny>, field: &'static str, message: &str) -> R<Cow<'a, [u8]>> {
     match obj.cast::<PyString>() {
         Ok(s) => Ok(str_bytes(s)?),
-        Err(_) => Err(wrong_type(field, format!("{message}, got {}", type_name(obj)))),
+        Err(_) => Err(wrong_type(
+            field,
+            format!("{message}, got {}", type_name(obj)),
+        )),
     }
 }
 
@@ -182,7 +180,9 @@ fn str_arg<'a>(obj: &'a Bound<'_, PyAny>, field: &'static str, message: &str) ->
 fn py_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(PyString::new(py, text).into_any()),
-        Err(_) => PyBytes::new(py, bytes).call_method1(intern!(py, "decode"), ("utf-8", "surrogatepass")),
+        Err(_) => {
+            PyBytes::new(py, bytes).call_method1(intern!(py, "decode"), ("utf-8", "surrogatepass"))
+        }
     }
 }
 
@@ -192,7 +192,8 @@ fn ascii_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> 
     if !bytes.is_ascii() {
         return py_str(py, bytes);
     }
-    let len = ffi::Py_ssize_t::try_from(bytes.len()).map_err(|_| PyOverflowError::new_err("string too long"))?;
+    let len = ffi::Py_ssize_t::try_from(bytes.len())
+        .map_err(|_| PyOverflowError::new_err("string too long"))?;
     // SAFETY: PyUnicode_New(len, 127) returns a new compact ASCII string with room for
     // `len` one-byte characters (or NULL with an exception set); we fill exactly those
     // bytes before the object is used anywhere.
@@ -245,7 +246,8 @@ where
     I::IntoIter: ExactSizeIterator,
 {
     let items = items.into_iter();
-    let len = ffi::Py_ssize_t::try_from(items.len()).map_err(|_| PyOverflowError::new_err("too many items"))?;
+    let len = ffi::Py_ssize_t::try_from(items.len())
+        .map_err(|_| PyOverflowError::new_err("too many items"))?;
     // SAFETY: PyTuple_New returns a new tuple of `len` NULL slots (or NULL with an
     // exception set). Each slot is filled at most once with an owned reference; if an item
     // fails or the iterator falls short, the tuple is dropped: tuple deallocation skips
@@ -282,11 +284,15 @@ impl<'py> InstanceBuilder<'py> {
             Ok(t) => t.clone(),
             Err(_) => return Err(wrong_type(field, "expected a class".to_owned())),
         };
-        let names: Vec<Bound<'py, PyString>> = fields.iter().map(|f| PyString::intern(py, f)).collect();
+        let names: Vec<Bound<'py, PyString>> =
+            fields.iter().map(|f| PyString::intern(py, f)).collect();
         let dict = cls.getattr(intern!(py, "__dict__"))?;
         let slots_ok = match dict.get_item(intern!(py, "__slots__")) {
             Ok(slots) => {
-                let slots: Vec<String> = slots.try_iter()?.map(|s| s?.extract::<String>()).collect::<PyResult<_>>()?;
+                let slots: Vec<String> = slots
+                    .try_iter()?
+                    .map(|s| s?.extract::<String>())
+                    .collect::<PyResult<_>>()?;
                 slots == fields
             }
             Err(_) => false,
@@ -306,13 +312,19 @@ impl<'py> InstanceBuilder<'py> {
         // SAFETY: `cls` is a type object; PyType_GenericNew only allocates an instance
         // (tp_alloc) and returns a new reference or NULL with an exception set.
         let instance = unsafe {
-            let raw = ffi::PyType_GenericNew(self.cls.as_type_ptr(), std::ptr::null_mut(), std::ptr::null_mut());
+            let raw = ffi::PyType_GenericNew(
+                self.cls.as_type_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
             Bound::from_owned_ptr_or_err(py, raw)?
         };
         for (name, value) in self.names.iter().zip(values) {
             // SAFETY: all three pointers are valid, live objects; the call returns 0 or -1
             // with an exception set.
-            let rc = unsafe { ffi::PyObject_GenericSetAttr(instance.as_ptr(), name.as_ptr(), value.as_ptr()) };
+            let rc = unsafe {
+                ffi::PyObject_GenericSetAttr(instance.as_ptr(), name.as_ptr(), value.as_ptr())
+            };
             if rc != 0 {
                 return Err(PyErr::fetch(py));
             }
@@ -335,8 +347,16 @@ fn enumerate_candidates<'py>(
     top_k: &Bound<'py, PyAny>,
     max_candidates: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    enumerate_impl(py, kernels, vector_widths, unroll_k_values, local_sizes, top_k, max_candidates)
-        .map_err(|f| into_py_err(py, f))
+    enumerate_impl(
+        py,
+        kernels,
+        vector_widths,
+        unroll_k_values,
+        local_sizes,
+        top_k,
+        max_candidates,
+    )
+    .map_err(|f| into_py_err(py, f))
 }
 
 fn int_list<'py>(
@@ -381,7 +401,8 @@ fn enumerate_impl<'py>(
     checks::no_duplicates(kernel_names.iter(), "kernels")?;
 
     let (width_items, widths) = int_list(vector_widths, "vector_widths", enumerate::check_width)?;
-    let (unroll_items, unrolls) = int_list(unroll_k_values, "unroll_k_values", enumerate::check_unroll)?;
+    let (unroll_items, unrolls) =
+        int_list(unroll_k_values, "unroll_k_values", enumerate::check_unroll)?;
 
     let local_items = non_empty_sequence(local_sizes, "local_sizes")?;
     let mut local_objs = Vec::with_capacity(local_items.len());
@@ -407,7 +428,12 @@ fn enumerate_impl<'py>(
     };
     let cap = enumerate::check_max_candidates(int_arg(max_candidates, "max_candidates")?)?;
     let total = enumerate::check_total(
-        [kernel_names.len(), widths.len(), unrolls.len(), locals.len()],
+        [
+            kernel_names.len(),
+            widths.len(),
+            unrolls.len(),
+            locals.len(),
+        ],
         cap,
     )?;
 
@@ -437,7 +463,20 @@ fn enumerate_impl<'py>(
     let us = tuple_of(py, decoded.iter().map(|d| unroll_items[d[2]].clone()))?;
     let xs = tuple_of(py, decoded.iter().map(|d| local_objs[d[3]].0.clone()))?;
     let ys = tuple_of(py, decoded.iter().map(|d| local_objs[d[3]].1.clone()))?;
-    let scores = tuple_of(py, result.scores.iter().map(|&s| PyFloat::new(py, s).into_any()))?;
+    // Rows with equal scores share one float object (values compare equal either way).
+    let mut floats: Vec<Option<Bound<'py, PyAny>>> = vec![None; result.n_score_slots];
+    let scores = tuple_of(
+        py,
+        result
+            .score_slots
+            .iter()
+            .zip(&result.scores)
+            .map(|(&slot, &score)| {
+                floats[slot]
+                    .get_or_insert_with(|| PyFloat::new(py, score).into_any())
+                    .clone()
+            }),
+    )?;
     let total = result.total.into_bound_py_any(py)?;
     Ok(PyTuple::new(
         py,
@@ -507,7 +546,12 @@ fn plan_impl<'py>(
         .map(|r| r.into_bound_py_any(py))
         .collect::<PyResult<_>>()?;
     let out_ids = tuple_of(py, entries.iter().map(|e| items[e.candidate].clone()))?;
-    let out_sessions = tuple_of(py, entries.iter().map(|e| session_objs[e.session as usize].clone()))?;
+    let out_sessions = tuple_of(
+        py,
+        entries
+            .iter()
+            .map(|e| session_objs[e.session as usize].clone()),
+    )?;
     let out_runs = tuple_of(py, entries.iter().map(|e| run_objs[e.run as usize].clone()))?;
     let seeds = tuple_try(py, entries.iter().map(|e| e.seed.into_bound_py_any(py)))?;
     let out_tags = tuple_try(
@@ -557,7 +601,7 @@ fn summarize<'py>(py: Python<'py>, samples: &Bound<'py, PyAny>) -> PyResult<Boun
 fn summarize_impl<'py>(py: Python<'py>, samples: &Bound<'py, PyAny>) -> R<Bound<'py, PyTuple>> {
     let mut values = sample_values(samples, "samples")?;
     let big = values.len() >= DETACH_MIN;
-    let s = maybe_detach(py, big, || stats::stats_of(&mut values)).map_err(sum_error)?;
+    let s = maybe_detach(py, big, || stats::stats_of(&mut values, "samples"))?;
     Ok(stats_tuple(py, &s)?)
 }
 
@@ -672,11 +716,19 @@ fn rank_impl<'py>(
         let status = m.getattr(a_status)?;
         let status_bytes = match status.cast::<PyString>() {
             Ok(s) => str_bytes(s)?.into_owned(),
-            Err(_) => return Err(wrong_type("measurements.status", "expected a str".to_owned())),
+            Err(_) => {
+                return Err(wrong_type(
+                    "measurements.status",
+                    "expected a str".to_owned(),
+                ))
+            }
         };
         let completed = ranking::check_status(&status_bytes)?;
         let row = if completed {
-            let g = ranking::check_metric(real_arg(&m.getattr(a_gflops)?, "measurements.gflops")?, "measurements.gflops")?;
+            let g = ranking::check_metric(
+                real_arg(&m.getattr(a_gflops)?, "measurements.gflops")?,
+                "measurements.gflops",
+            )?;
             let t = ranking::check_metric(
                 real_arg(&m.getattr(a_time)?, "measurements.avg_time_ms")?,
                 "measurements.avg_time_ms",
@@ -696,21 +748,27 @@ fn rank_impl<'py>(
             size: size_obj,
         });
     }
-    let id_bytes: Vec<Cow<'_, [u8]>> = id_strs.iter().map(|s| str_bytes(s)).collect::<PyResult<_>>()?;
+    let id_bytes: Vec<Cow<'_, [u8]>> = id_strs
+        .iter()
+        .map(|s| str_bytes(s))
+        .collect::<PyResult<_>>()?;
     let rows: Vec<ranking::Row<'_>> = values
         .iter()
         .zip(&id_bytes)
-        .map(|(&(completed, gflops, avg_time_ms, max_error, size), id)| ranking::Row {
-            candidate_id: id.as_ref(),
-            size,
-            completed,
-            gflops,
-            avg_time_ms,
-            max_error,
-        })
+        .map(
+            |(&(completed, gflops, avg_time_ms, max_error, size), id)| ranking::Row {
+                candidate_id: id.as_ref(),
+                size,
+                completed,
+                gflops,
+                avg_time_ms,
+                max_error,
+            },
+        )
         .collect();
     ranking::check_unique(&rows)?;
-    let threshold = ranking::check_threshold(real_arg(correctness_threshold, "correctness_threshold")?)?;
+    let threshold =
+        ranking::check_threshold(real_arg(correctness_threshold, "correctness_threshold")?)?;
 
     if !baseline_rule.is_instance(rule_cls)? {
         return Err(wrong_type(
@@ -746,15 +804,24 @@ fn rank_impl<'py>(
         mins.push(min_size);
         pair_objs.push(id_str);
     }
-    let pair_bytes: Vec<Cow<'_, [u8]>> = pair_objs.iter().map(|s| str_bytes(s)).collect::<PyResult<_>>()?;
-    let pairs: Vec<(i128, &[u8])> = mins.iter().copied().zip(pair_bytes.iter().map(|b| b.as_ref())).collect();
+    let pair_bytes: Vec<Cow<'_, [u8]>> = pair_objs
+        .iter()
+        .map(|s| str_bytes(s))
+        .collect::<PyResult<_>>()?;
+    let pairs: Vec<(i128, &[u8])> = mins
+        .iter()
+        .copied()
+        .zip(pair_bytes.iter().map(|b| b.as_ref()))
+        .collect();
 
     let objective = match objective.cast::<PyString>() {
         Ok(s) => ranking::check_objective(&str_bytes(s)?)?,
         Err(_) => return Err(wrong_type("objective", "expected a str".to_owned())),
     };
 
-    let result = maybe_detach(py, n >= DETACH_MIN, || ranking::rank(&rows, threshold, &pairs, objective));
+    let result = maybe_detach(py, n >= DETACH_MIN, || {
+        ranking::rank(&rows, threshold, &pairs, objective)
+    });
 
     let builder = InstanceBuilder::new(
         ranked_cls,
@@ -790,7 +857,10 @@ fn rank_impl<'py>(
         result.baseline_by_size.iter().map(|&(size, base)| {
             Ok(PyTuple::new(
                 py,
-                [size.into_bound_py_any(py)?, PyFloat::new(py, base).into_any()],
+                [
+                    size.into_bound_py_any(py)?,
+                    PyFloat::new(py, base).into_any(),
+                ],
             )?
             .into_any())
         }),
@@ -822,8 +892,15 @@ fn evaluate_replay<'py>(
     sample_cls: &Bound<'py, PyAny>,
     thresholds_cls: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    evaluate_impl(py, samples, baseline_gflops, thresholds, sample_cls, thresholds_cls)
-        .map_err(|f| into_py_err(py, f))
+    evaluate_impl(
+        py,
+        samples,
+        baseline_gflops,
+        thresholds,
+        sample_cls,
+        thresholds_cls,
+    )
+    .map_err(|f| into_py_err(py, f))
 }
 
 fn evaluate_impl<'py>(
@@ -850,7 +927,10 @@ fn evaluate_impl<'py>(
             "samples.gflops",
         )?);
         t.push(gates::check_sample_value(
-            real_arg(&s.getattr(intern!(py, "avg_time_ms"))?, "samples.avg_time_ms")?,
+            real_arg(
+                &s.getattr(intern!(py, "avg_time_ms"))?,
+                "samples.avg_time_ms",
+            )?,
             "samples.avg_time_ms",
         )?);
         e.push(gates::check_sample_value(
@@ -861,7 +941,10 @@ fn evaluate_impl<'py>(
     let base = if baseline_gflops.is_none() {
         None
     } else {
-        Some(gates::check_baseline(real_arg(baseline_gflops, "baseline_gflops")?)?)
+        Some(gates::check_baseline(real_arg(
+            baseline_gflops,
+            "baseline_gflops",
+        )?)?)
     };
     if !thresholds.is_instance(thresholds_cls)? {
         return Err(wrong_type(
@@ -884,7 +967,9 @@ fn evaluate_impl<'py>(
         )?)?,
     };
     let big = g.len() >= DETACH_MIN;
-    let ev = maybe_detach(py, big, || gates::evaluate(&mut g, &mut t, &mut e, base, &limits)).map_err(sum_error)?;
+    let ev = maybe_detach(py, big, || {
+        gates::evaluate(&mut g, &mut t, &mut e, base, &limits)
+    })?;
     Ok(PyTuple::new(
         py,
         [
@@ -954,7 +1039,7 @@ fn decide_impl<'py>(
         });
     }
     let d = decision::decide(valid_count, &results);
-    let promoted = tuple_try(py, d.promoted.iter().map(|&i| Ok(i.into_bound_py_any(py)?)))?;
+    let promoted = tuple_try(py, d.promoted.iter().map(|&i| i.into_bound_py_any(py)))?;
     Ok(PyTuple::new(
         py,
         [

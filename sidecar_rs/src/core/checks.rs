@@ -128,19 +128,30 @@ mod tests {
     #[test]
     fn int_bounds() {
         assert_eq!(int_in(5, "f", 1, Some(16)), Ok(5));
-        assert_eq!(int_in(0, "f", 1, Some(16)).unwrap_err().code, ErrorCode::OutOfRange);
+        assert_eq!(
+            int_in(0, "f", 1, Some(16)).unwrap_err().code,
+            ErrorCode::OutOfRange
+        );
         assert_eq!(int_in(17, "f", 1, Some(16)).unwrap_err().field, "f");
         assert_eq!(int_in(i128::MAX, "f", 0, None), Ok(i128::MAX));
     }
 
     #[test]
     fn floats() {
-        assert_eq!(finite_real(f64::NAN, "f", None).unwrap_err().code, ErrorCode::NotFinite);
         assert_eq!(
-            finite_real(f64::NEG_INFINITY, "f", Some(0.0)).unwrap_err().code,
+            finite_real(f64::NAN, "f", None).unwrap_err().code,
             ErrorCode::NotFinite
         );
-        assert_eq!(finite_real(-0.5, "f", Some(0.0)).unwrap_err().code, ErrorCode::OutOfRange);
+        assert_eq!(
+            finite_real(f64::NEG_INFINITY, "f", Some(0.0))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFinite
+        );
+        assert_eq!(
+            finite_real(-0.5, "f", Some(0.0)).unwrap_err().code,
+            ErrorCode::OutOfRange
+        );
         assert_eq!(finite_real(-0.0, "f", Some(0.0)), Ok(-0.0));
     }
 

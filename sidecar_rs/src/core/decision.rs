@@ -5,9 +5,12 @@ use super::error::CoreResult;
 
 pub const PROMOTE_RATIONALE: &str =
     "At least one replayed candidate passed performance, correctness and stability gates.";
-pub const NO_CORRECT_RATIONALE: &str = "No candidate passed strict correctness filter in search phase.";
-pub const ITERATE_RATIONALE: &str = "Correct/stable candidates exist but promotion uplift threshold is not met.";
-pub const UNSTABLE_RATIONALE: &str = "No replayed candidate passed both the correctness and stability gates.";
+pub const NO_CORRECT_RATIONALE: &str =
+    "No candidate passed strict correctness filter in search phase.";
+pub const ITERATE_RATIONALE: &str =
+    "Correct/stable candidates exist but promotion uplift threshold is not met.";
+pub const UNSTABLE_RATIONALE: &str =
+    "No replayed candidate passed both the correctness and stability gates.";
 
 /// The gate flags of one replay evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +49,17 @@ pub fn check_valid_count(valid_count: i128) -> CoreResult<i128> {
 }
 
 pub fn decide(valid_count: i128, results: &[Gates]) -> Decision {
-    let promoted: Vec<usize> = (0..results.len()).filter(|&i| results[i].promotion_gate_passed).collect();
+    let promoted: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].promotion_gate_passed)
+        .collect();
     let (hint, rationale) = if !promoted.is_empty() {
         (Hint::Promote, PROMOTE_RATIONALE)
     } else if valid_count == 0 {
         (Hint::Refine, NO_CORRECT_RATIONALE)
-    } else if results.iter().any(|r| r.correctness_passed && r.stability_passed) {
+    } else if results
+        .iter()
+        .any(|r| r.correctness_passed && r.stability_passed)
+    {
         (Hint::Iterate, ITERATE_RATIONALE)
     } else {
         (Hint::Refine, UNSTABLE_RATIONALE)

@@ -60,7 +60,7 @@ pub fn candidate_id(kernel: &str, width: u32, unroll: u32, x: u32, y: u32) -> St
 
 // ------------------------------------------------------------------ validation, step by step
 
-pub fn check_kernel<'a>(kernel: &'a [u8]) -> CoreResult<&'a [u8]> {
+pub fn check_kernel(kernel: &[u8]) -> CoreResult<&[u8]> {
     checks::name(kernel, "kernels")
 }
 
@@ -194,6 +194,11 @@ pub struct Enumeration {
     pub rows: Vec<usize>,
     /// Score of each output row.
     pub scores: Vec<f64>,
+    /// Index of each output row's score among the distinct (bias class, combo) scores:
+    /// rows with the same index have bit-identical scores.
+    pub score_slots: Vec<usize>,
+    /// Number of score slots.
+    pub n_score_slots: usize,
     /// Size of the whole space before truncation.
     pub total: usize,
     ids: IdParts,
@@ -224,7 +229,11 @@ impl IdParts {
             kernels: space.kernels.iter().map(|k| k.to_vec()).collect(),
             widths: space.widths.iter().map(|&w| part(b"_vw", &[w])).collect(),
             unrolls: space.unrolls.iter().map(|&u| part(b"_u", &[u])).collect(),
-            locals: space.locals.iter().map(|&(x, y)| part(b"_l", &[x, y])).collect(),
+            locals: space
+                .locals
+                .iter()
+                .map(|&(x, y)| part(b"_l", &[x, y]))
+                .collect(),
         }
     }
 
@@ -243,7 +252,12 @@ impl IdParts {
 
     fn pieces(&self, flat: usize) -> [&[u8]; 4] {
         let [k, w, u, l] = self.decode(flat);
-        [&self.kernels[k], &self.widths[w], &self.unrolls[u], &self.locals[l]]
+        [
+            &self.kernels[k],
+            &self.widths[w],
+            &self.unrolls[u],
+            &self.locals[l],
+        ]
     }
 
     fn write(&self, flat: usize, buf: &mut Vec<u8>) {
@@ -358,7 +372,11 @@ pub fn enumerate(space: &Space<'_>) -> Enumeration {
         .collect();
 
     // Score of every (class, combo), evaluated exactly as the reference does.
-    let local_terms_v: Vec<(f64, f64)> = space.locals.iter().map(|&(x, y)| local_terms(x, y)).collect();
+    let local_terms_v: Vec<(f64, f64)> = space
+        .locals
+        .iter()
+        .map(|&(x, y)| local_terms(x, y))
+        .collect();
     let mut class_scores: Vec<f64> = Vec::with_capacity(biases.len() * combos);
     for &bias in &biases {
         for &w in &space.widths {
@@ -425,13 +443,16 @@ pub fn enumerate(space: &Space<'_>) -> Enumeration {
         }
     }
     rows.truncate(keep);
-    let scores = rows
+    let score_slots: Vec<usize> = rows
         .iter()
-        .map(|&f| class_scores[kernel_class[f / combos] * combos + f % combos])
+        .map(|&f| kernel_class[f / combos] * combos + f % combos)
         .collect();
+    let scores = score_slots.iter().map(|&slot| class_scores[slot]).collect();
     Enumeration {
         rows,
         scores,
+        score_slots,
+        n_score_slots: class_scores.len(),
         total,
         ids: parts,
     }
@@ -454,8 +475,14 @@ mod tests {
 
     #[test]
     fn scores_follow_the_formula() {
-        assert_eq!(score(b"t20_prod", 4, 10, 10, 10), 5.0 + 1.6 + 0.12 * 10.0 - 0.0 - 0.0);
-        assert_eq!(score(b"tile24", 1, 0, 32, 32), 8.0 + 0.0 + 0.0 - 0.015 * 924.0 - 0.01 * 768.0);
+        assert_eq!(
+            score(b"t20_prod", 4, 10, 10, 10),
+            5.0 + 1.6 + 0.12 * 10.0 - 0.0 - 0.0
+        );
+        assert_eq!(
+            score(b"tile24", 1, 0, 32, 32),
+            8.0 + 0.0 + 0.0 - 0.015 * 924.0 - 0.01 * 768.0
+        );
         assert_eq!(vector_bonus(16), 2.0);
         assert_eq!(vector_bonus(3), 1.0 + 0.25 * 3f64.log2());
         assert_eq!(kernel_bias(b"xv3tile24"), 10.0);
@@ -507,7 +534,10 @@ mod tests {
         };
         assert_eq!(err(raw(vec![])), (ErrorCode::Empty, "kernels"));
         assert_eq!(err(raw(vec!["a", "a"])), (ErrorCode::Duplicate, "kernels"));
-        assert_eq!(err(raw(vec!["a-b", "a", "a"])), (ErrorCode::InvalidName, "kernels"));
+        assert_eq!(
+            err(raw(vec!["a-b", "a", "a"])),
+            (ErrorCode::InvalidName, "kernels")
+        );
         let mut r = raw(vec!["a"]);
         r.vector_widths = vec![17];
         assert_eq!(err(r), (ErrorCode::OutOfRange, "vector_widths"));

@@ -2,7 +2,7 @@
 
 use super::checks;
 use super::error::{fail, CoreResult, ErrorCode};
-use super::stats::{stats_of, Stats, SumError};
+use super::stats::{stats_of, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -68,10 +68,10 @@ pub fn evaluate(
     errors: &mut [f64],
     baseline: Option<f64>,
     limits: &Thresholds,
-) -> Result<Evaluation, SumError> {
-    let g = stats_of(gflops)?;
-    let t = stats_of(times)?;
-    let e = stats_of(errors)?;
+) -> CoreResult<Evaluation> {
+    let g = stats_of(gflops, "samples.gflops")?;
+    let t = stats_of(times, "samples.avg_time_ms")?;
+    let e = stats_of(errors, "samples.max_error")?;
     let cv_peak = g.cv;
     let delta = baseline.map(|base| (g.mean - base) / base * 100.0);
     let correct = e.max <= limits.max_error;
@@ -100,10 +100,16 @@ mod tests {
         let mut e = vec![1e-4, 2e-4, 1e-4];
         let ev = evaluate(&mut g, &mut t, &mut e, Some(100.0), &Thresholds::default()).unwrap();
         assert!(ev.correctness_passed && ev.stability_passed && ev.promotion_gate_passed);
-        assert_eq!(ev.mean_delta_vs_baseline_percent, Some(11.0 / 100.0 * 100.0));
+        assert_eq!(
+            ev.mean_delta_vs_baseline_percent,
+            Some(11.0 / 100.0 * 100.0)
+        );
         let ev = evaluate(&mut g, &mut t, &mut e, None, &Thresholds::default()).unwrap();
         assert!(!ev.promotion_gate_passed && ev.mean_delta_vs_baseline_percent.is_none());
         assert_eq!(check_baseline(0.0).unwrap_err().code, ErrorCode::OutOfRange);
-        assert_eq!(check_baseline(f64::NAN).unwrap_err().code, ErrorCode::NotFinite);
+        assert_eq!(
+            check_baseline(f64::NAN).unwrap_err().code,
+            ErrorCode::NotFinite
+        );
     }
 }

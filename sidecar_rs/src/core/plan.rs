@@ -88,8 +88,12 @@ impl Plan {
 
     /// The execution tags `"{id}_s{session}_r{run}"`, concatenated, with their end offsets.
     pub fn tags(&self, ids: &[&[u8]]) -> (Vec<u8>, Vec<usize>) {
-        let session_parts: Vec<Vec<u8>> = (0..self.sessions).map(|s| format!("_s{s}").into_bytes()).collect();
-        let run_parts: Vec<Vec<u8>> = (0..self.runs).map(|r| format!("_r{r}").into_bytes()).collect();
+        let session_parts: Vec<Vec<u8>> = (0..self.sessions)
+            .map(|s| format!("_s{s}").into_bytes())
+            .collect();
+        let run_parts: Vec<Vec<u8>> = (0..self.runs)
+            .map(|r| format!("_r{r}").into_bytes())
+            .collect();
         let n = self.len();
         let mut buf = Vec::with_capacity(n * 24);
         let mut ends = Vec::with_capacity(n);
@@ -141,11 +145,15 @@ mod tests {
         let plan = validate(&ids, 2, 3, 42).unwrap();
         assert_eq!(plan.len(), 12);
         let e = plan.entry(11);
-        assert_eq!((e.candidate, e.session, e.run, e.seed), (1, 1, 2, 42 + 100_000 + 1_000 + 2));
+        assert_eq!(
+            (e.candidate, e.session, e.run, e.seed),
+            (1, 1, 2, 42 + 100_000 + 1_000 + 2)
+        );
         let (buf, ends) = plan.tags(&ids);
         assert_eq!(&buf[..ends[0]], b"a_s0_r0");
         assert_eq!(&buf[ends[10]..ends[11]], b"bb_s1_r2");
-        let seeds: std::collections::HashSet<i64> = (0..plan.len()).map(|i| plan.entry(i).seed).collect();
+        let seeds: std::collections::HashSet<i64> =
+            (0..plan.len()).map(|i| plan.entry(i).seed).collect();
         assert_eq!(seeds.len(), plan.len());
     }
 
@@ -156,16 +164,49 @@ mod tests {
             let e = r.unwrap_err();
             (e.code, e.field)
         };
-        assert_eq!(code(validate(&[], 1, 1, 0)), (ErrorCode::Empty, "candidate_ids"));
-        assert_eq!(code(validate(&[b"" as &[u8]], 1, 1, 0)), (ErrorCode::Empty, "candidate_ids"));
-        assert_eq!(code(validate(&[b"a" as &[u8], b"a"], 1, 1, 0)), (ErrorCode::Duplicate, "candidate_ids"));
-        assert_eq!(code(validate(&ids, 0, 1, 0)), (ErrorCode::OutOfRange, "sessions"));
-        assert_eq!(code(validate(&ids, 100, 1, 0)), (ErrorCode::OutOfRange, "sessions"));
-        assert_eq!(code(validate(&ids, 1, 1000, 0)), (ErrorCode::OutOfRange, "runs"));
-        assert_eq!(code(validate(&ids, 1, 1, -1)), (ErrorCode::OutOfRange, "base_seed"));
-        assert_eq!(code(validate(&ids, 1, 1, SEED_LIMIT + 1)), (ErrorCode::Overflow, "base_seed"));
-        assert_eq!(code(validate(&ids, 1, 2, SEED_LIMIT)), (ErrorCode::Overflow, "base_seed"));
-        assert_eq!(code(validate(&ids, 1, 1, i128::MAX)), (ErrorCode::Overflow, "base_seed"));
-        assert_eq!(validate(&ids, 1, 1, SEED_LIMIT).unwrap().entry(0).seed, i64::MAX);
+        assert_eq!(
+            code(validate(&[], 1, 1, 0)),
+            (ErrorCode::Empty, "candidate_ids")
+        );
+        assert_eq!(
+            code(validate(&[b"" as &[u8]], 1, 1, 0)),
+            (ErrorCode::Empty, "candidate_ids")
+        );
+        assert_eq!(
+            code(validate(&[b"a" as &[u8], b"a"], 1, 1, 0)),
+            (ErrorCode::Duplicate, "candidate_ids")
+        );
+        assert_eq!(
+            code(validate(&ids, 0, 1, 0)),
+            (ErrorCode::OutOfRange, "sessions")
+        );
+        assert_eq!(
+            code(validate(&ids, 100, 1, 0)),
+            (ErrorCode::OutOfRange, "sessions")
+        );
+        assert_eq!(
+            code(validate(&ids, 1, 1000, 0)),
+            (ErrorCode::OutOfRange, "runs")
+        );
+        assert_eq!(
+            code(validate(&ids, 1, 1, -1)),
+            (ErrorCode::OutOfRange, "base_seed")
+        );
+        assert_eq!(
+            code(validate(&ids, 1, 1, SEED_LIMIT + 1)),
+            (ErrorCode::Overflow, "base_seed")
+        );
+        assert_eq!(
+            code(validate(&ids, 1, 2, SEED_LIMIT)),
+            (ErrorCode::Overflow, "base_seed")
+        );
+        assert_eq!(
+            code(validate(&ids, 1, 1, i128::MAX)),
+            (ErrorCode::Overflow, "base_seed")
+        );
+        assert_eq!(
+            validate(&ids, 1, 1, SEED_LIMIT).unwrap().entry(0).seed,
+            i64::MAX
+        );
     }
 }

@@ -40,7 +40,10 @@ pub fn check_status(status: &[u8]) -> CoreResult<bool> {
         other => fail(
             ErrorCode::InvalidValue,
             "measurements.status",
-            format!("{:?} is not completed/failed", String::from_utf8_lossy(other)),
+            format!(
+                "{:?} is not completed/failed",
+                String::from_utf8_lossy(other)
+            ),
         ),
     }
 }
@@ -50,7 +53,10 @@ pub fn check_metric(value: f64, field: &'static str) -> CoreResult<f64> {
 }
 
 pub fn check_unique(rows: &[Row<'_>]) -> CoreResult<()> {
-    checks::no_duplicates(rows.iter().map(|r| (r.candidate_id, r.size)), "measurements")
+    checks::no_duplicates(
+        rows.iter().map(|r| (r.candidate_id, r.size)),
+        "measurements",
+    )
 }
 
 pub fn check_threshold(threshold: f64) -> CoreResult<f64> {
@@ -82,7 +88,7 @@ pub fn check_rule_order(prev: Option<i128>, min_size: i128) -> CoreResult<()> {
 }
 
 /// One (min_size, candidate_id) pair of a baseline rule, after the pairs before it.
-pub fn check_rule_pair<'a>(prev: Option<i128>, min_size: i128, id: &'a [u8]) -> CoreResult<(i128, &'a [u8])> {
+pub fn check_rule_pair(prev: Option<i128>, min_size: i128, id: &[u8]) -> CoreResult<(i128, &[u8])> {
     let min_size = check_rule_min_size(min_size)?;
     let id = check_rule_id(id)?;
     check_rule_order(prev, min_size)?;
@@ -120,11 +126,20 @@ pub struct Ranking {
 }
 
 fn baseline_id<'a>(pairs: &[(i128, &'a [u8])], size: i128) -> Option<&'a [u8]> {
-    pairs.iter().rev().find(|(min, _)| size >= *min).map(|(_, id)| *id)
+    pairs
+        .iter()
+        .rev()
+        .find(|(min, _)| size >= *min)
+        .map(|(_, id)| *id)
 }
 
 /// Ranks validated rows (the checks above have passed).
-pub fn rank(rows: &[Row<'_>], threshold: f64, pairs: &[(i128, &[u8])], objective: Objective) -> Ranking {
+pub fn rank(
+    rows: &[Row<'_>],
+    threshold: f64,
+    pairs: &[(i128, &[u8])],
+    objective: Objective,
+) -> Ranking {
     let completed: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].completed).collect();
     let sizes: BTreeSet<i128> = completed.iter().map(|&i| rows[i].size).collect();
     let baseline_ids: HashSet<(&[u8], i128)> = sizes
@@ -164,7 +179,11 @@ pub fn rank(rows: &[Row<'_>], threshold: f64, pairs: &[(i128, &[u8])], objective
         .collect();
     let valid_count = entries.iter().filter(|e| e.correctness_passed).count();
     let mut pool: Vec<Ranked> = if valid_count > 0 {
-        entries.iter().copied().filter(|e| e.correctness_passed).collect()
+        entries
+            .iter()
+            .copied()
+            .filter(|e| e.correctness_passed)
+            .collect()
     } else {
         entries.clone()
     };
@@ -219,33 +238,55 @@ mod tests {
         let pairs: Vec<(i128, &[u8])> = vec![(0, b"base"), (1800, b"big")];
         let r = rank(&rows, 1e-3, &pairs, Objective::Delta);
         assert_eq!(r.baseline_by_size, vec![(1024, 100.0)]);
-        assert_eq!((r.valid_count, r.completed_count, r.failed_count), (3, 4, 1));
+        assert_eq!(
+            (r.valid_count, r.completed_count, r.failed_count),
+            (3, 4, 1)
+        );
         assert!(!r.used_fallback_pool);
         let order: Vec<usize> = r.ranked.iter().map(|e| e.row).collect();
         assert_eq!(order, vec![1, 0, 3]);
         assert_eq!(r.ranked[0].delta_vs_baseline_percent, Some(20.0));
         assert_eq!(r.ranked[2].delta_vs_baseline_percent, None);
         let g = rank(&rows, 1e-3, &pairs, Objective::Gflops);
-        assert_eq!(g.ranked.iter().map(|e| e.row).collect::<Vec<_>>(), vec![1, 0, 3]);
+        assert_eq!(
+            g.ranked.iter().map(|e| e.row).collect::<Vec<_>>(),
+            vec![1, 0, 3]
+        );
     }
 
     #[test]
     fn fallback_pool_and_stability() {
-        let rows = vec![row("x", 1, 5.0, 1.0), row("y", 1, 5.0, 1.0), row("z", 2, 7.0, 1.0)];
+        let rows = vec![
+            row("x", 1, 5.0, 1.0),
+            row("y", 1, 5.0, 1.0),
+            row("z", 2, 7.0, 1.0),
+        ];
         let r = rank(&rows, 0.5, &[], Objective::Gflops);
         assert!(r.used_fallback_pool);
-        assert_eq!(r.ranked.iter().map(|e| e.row).collect::<Vec<_>>(), vec![2, 0, 1]);
+        assert_eq!(
+            r.ranked.iter().map(|e| e.row).collect::<Vec<_>>(),
+            vec![2, 0, 1]
+        );
         let empty = rank(&[], 0.5, &[], Objective::Delta);
         assert!(!empty.used_fallback_pool);
     }
 
     #[test]
     fn checks() {
-        assert_eq!(check_status(b"running").unwrap_err().code, ErrorCode::InvalidValue);
+        assert_eq!(
+            check_status(b"running").unwrap_err().code,
+            ErrorCode::InvalidValue
+        );
         assert_eq!(check_objective(b"x").unwrap_err().field, "objective");
         assert!(check_rule_pair(Some(5), 5, b"a").is_err());
-        assert_eq!(check_rule_pair(None, -1, b"a").unwrap_err().code, ErrorCode::OutOfRange);
-        assert_eq!(check_rule_pair(None, 0, b"").unwrap_err().code, ErrorCode::Empty);
+        assert_eq!(
+            check_rule_pair(None, -1, b"a").unwrap_err().code,
+            ErrorCode::OutOfRange
+        );
+        assert_eq!(
+            check_rule_pair(None, 0, b"").unwrap_err().code,
+            ErrorCode::Empty
+        );
         let rows = vec![row("x", 1, 5.0, 1.0), row("x", 1, 6.0, 1.0)];
         assert_eq!(check_unique(&rows).unwrap_err().code, ErrorCode::Duplicate);
     }

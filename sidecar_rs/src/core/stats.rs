@@ -4,9 +4,9 @@
 //! its errors); percentiles are NumPy's default linear method, bit for bit.
 
 use super::checks;
-use super::error::CoreResult;
+use super::error::{CoreError, CoreResult, ErrorCode};
 
-/// How `math.fsum` fails (the reference lets these escape as plain Python errors).
+/// How `math.fsum` fails (`stats_of` reports both as `overflow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SumError {
     /// `OverflowError("intermediate overflow in fsum")`
@@ -163,15 +163,27 @@ pub fn percentiles<const N: usize>(values: &mut [f64], qs: [f64; N]) -> [f64; N]
 }
 
 /// `stats_of`: statistics of an already validated (non-empty, finite) sample.
-/// Reorders `values`.
-pub fn stats_of(values: &mut [f64]) -> Result<Stats, SumError> {
+/// Reorders `values`. Samples so large that the mean or std overflows a double are rejected
+/// with `overflow` on `field`, as the reference does.
+pub fn stats_of(values: &mut [f64], field: &'static str) -> CoreResult<Stats> {
+    let overflow = |_| {
+        CoreError::new(
+            ErrorCode::Overflow,
+            field,
+            "the statistics of these samples overflow a double",
+        )
+    };
     let count = values.len();
-    let mean = fsum(values.iter().copied())? / count as f64;
+    let mean = fsum(values.iter().copied()).map_err(overflow)? / count as f64;
     let var_sum = fsum(values.iter().map(|&v| {
         let d = v - mean;
         d * d
-    }))?;
+    }))
+    .map_err(overflow)?;
     let std = (var_sum / count as f64).sqrt();
+    if !mean.is_finite() || !std.is_finite() {
+        return Err(overflow(SumError::Overflow));
+    }
     let (mut min, mut max) = (values[0], values[0]);
     for &v in values.iter() {
         if v < min {
@@ -201,20 +213,32 @@ mod tests {
     #[test]
     fn fsum_is_exact() {
         assert_eq!(fsum([0.1; 10]), Ok(1.0));
-        assert_eq!(fsum([1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]), Ok(1e-100));
+        assert_eq!(
+            fsum([1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]),
+            Ok(1e-100)
+        );
         assert_eq!(fsum([1.0, 1e100, 1.0, -1e100]), Ok(2.0));
         assert_eq!(fsum([]), Ok(0.0));
         // Half-even correction across partials (from CPython's test_math).
-        assert_eq!(fsum([1.0, 2f64.powi(-53), 2f64.powi(-106)]), Ok(1.0 + 2f64.powi(-52)));
+        assert_eq!(
+            fsum([1.0, 2f64.powi(-53), 2f64.powi(-106)]),
+            Ok(1.0 + 2f64.powi(-52))
+        );
         assert_eq!(fsum([f64::MAX, f64::MAX]), Err(SumError::Overflow));
         assert_eq!(fsum([f64::INFINITY, 1.0]), Ok(f64::INFINITY));
-        assert_eq!(fsum([f64::INFINITY, f64::NEG_INFINITY]), Err(SumError::InfMinusInf));
+        assert_eq!(
+            fsum([f64::INFINITY, f64::NEG_INFINITY]),
+            Err(SumError::InfMinusInf)
+        );
     }
 
     #[test]
     fn linear_percentiles() {
         let mut v = vec![4.0, 1.0, 3.0, 2.0];
-        assert_eq!(percentiles(&mut v, [50.0, 95.0, 0.0, 100.0]), [2.5, 3.8499999999999996, 1.0, 4.0]);
+        assert_eq!(
+            percentiles(&mut v, [50.0, 95.0, 0.0, 100.0]),
+            [2.5, 3.8499999999999996, 1.0, 4.0]
+        );
         let mut one = vec![7.5];
         assert_eq!(percentiles(&mut one, [50.0, 95.0]), [7.5, 7.5]);
     }
@@ -222,14 +246,18 @@ mod tests {
     #[test]
     fn summary() {
         let mut v = vec![1.0, 2.0, 3.0, 4.0];
-        let s = stats_of(&mut v).unwrap();
+        let s = stats_of(&mut v, "samples").unwrap();
         assert_eq!(s.count, 4);
         assert_eq!(s.mean, 2.5);
         assert_eq!(s.std, 1.25f64.sqrt());
         assert_eq!((s.min, s.max, s.p50), (1.0, 4.0, 2.5));
         assert_eq!(s.cv, Some(1.25f64.sqrt() / 2.5));
         let mut z = vec![-1.0, 1.0];
-        assert_eq!(stats_of(&mut z).unwrap().cv, None);
+        assert_eq!(stats_of(&mut z, "samples").unwrap().cv, None);
+        let mut huge = vec![f64::MAX, f64::MAX];
+        assert_eq!(stats_of(&mut huge, "samples").unwrap_err().code, ErrorCode::Overflow);
+        let mut spread = vec![1e200, -1e200];
+        assert_eq!(stats_of(&mut spread, "samples").unwrap_err().code, ErrorCode::Overflow);
         assert!(check_samples(&[1.0, f64::NAN], "samples").is_err());
         assert!(check_samples(&[], "samples").is_err());
     }

@@ -1,3 +1,4 @@
+//! Times the pure-Rust core enumerating the 1e6-candidate space: `cargo run --release --example bench_enumerate`.
 use _native::core::enumerate::*;
 use std::time::Instant;
 fn main() {
@@ -6,7 +7,9 @@ fn main() {
         kernels: names.iter().map(|s| s.as_str()).collect(),
         vector_widths: (1..=10).collect(),
         unroll_k_values: (0..50).collect(),
-        local_sizes: (1..=10).flat_map(|x| (1..=10).map(move |y| (x, y))).collect(),
+        local_sizes: (1..=10)
+            .flat_map(|x| (1..=10).map(move |y| (x, y)))
+            .collect(),
         top_k: None,
         max_candidates: 1_000_000,
     };

@@ -1,0 +1,295 @@
+"""The CI gate: corpus replay + a fixed, derandomized fuzz budget, judged against a baseline.
+
+Why these three parts: the corpus holds every divergence ever pinned (they must stay fixed),
+the fuzz budget looks for new ones, and the baseline lists the few that are known, explained
+and time-limited. The gate passes only when nothing diverges that the baseline does not
+accept, and no baseline entry has expired. It is a pure function of the code: the fuzz runs
+with ``derandomize=True`` and no example database, so two runs on one commit agree.
+
+Outputs: a JUnit XML file (one testcase per op and per corpus case, plus one per expired
+baseline entry) for CI dashboards, a Markdown summary for people (each failure names the op,
+the shrunk input and the replay command) and the divergence events in a shadow log, so
+``shadow replay LOG --call ID`` and ``shadow review LOG`` work on what the gate found.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from shadow.baseline import Baseline, BaselineError, load_baseline, today_utc
+from shadow.codec import CodecError
+from shadow.corpus import Case, CorpusError, iter_case_files, load_case
+from shadow.dispatcher import new_run_id
+from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, OpResult, Pair, check_call
+from shadow.log import EventLog
+from shadow.registry import Target
+
+Status = Literal["passed", "failed", "accepted", "skipped"]
+
+GATE_PROFILES: dict[str, int] = {"dev": 100, "ci": 400, "nightly": 5000}
+"""Examples per op for each ``HYPOTHESIS_PROFILE`` (the pytest profiles of the same names)."""
+DEFAULT_PROFILE = "ci"
+
+
+def profile_examples(env: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """The gate's per-op budget from ``HYPOTHESIS_PROFILE`` (default ``ci``)."""
+    name = env.get("HYPOTHESIS_PROFILE", DEFAULT_PROFILE)
+    try:
+        return GATE_PROFILES[name]
+    except KeyError:
+        known = ", ".join(GATE_PROFILES)
+        raise ValueError(f"HYPOTHESIS_PROFILE={name!r} is not one of {known}") from None
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    corpus: Path = Path("tests/corpus")
+    baseline: Path | None = Path("shadow-baseline.json")
+    examples: int = GATE_PROFILES[DEFAULT_PROFILE]
+    ops: tuple[str, ...] | None = None
+    log: Path | None = Path("reports/gate.jsonl")
+    primary: str | None = None
+    shadow: str | None = None
+    today: date | None = None
+    fuzz: bool = True
+
+
+@dataclass(frozen=True)
+class GateItem:
+    """One testcase of the gate: a corpus case, an op's fuzz run, or a baseline entry."""
+
+    suite: Literal["corpus", "fuzz", "baseline"]
+    name: str
+    status: Status
+    message: str = ""
+    op: str | None = None
+    kind: str | None = None
+    severity: str | None = None
+    signature: str | None = None
+    input: Any = None
+    replay: str | None = None
+    elapsed_s: float = 0.0
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    target: str
+    primary: str
+    shadow: str
+    examples_per_op: int
+    items: tuple[GateItem, ...]
+    fuzz: FuzzReport | None
+    elapsed_s: float
+    log: Path | None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def failures(self) -> tuple[GateItem, ...]:
+        return tuple(i for i in self.items if i.status == "failed")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.problems
+
+
+def _input_text(encoded: Any, limit: int = 2000) -> str:
+    text = orjson.dumps(encoded, default=repr).decode() if encoded is not None else "null"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _replay_corpus(
+    target: Target,
+    pair: Pair,
+    fuzzer: Fuzzer,
+    baseline: Baseline,
+    today: date,
+    corpus: Path,
+) -> list[GateItem]:
+    items: list[GateItem] = []
+    active = baseline.active(today)
+    for path in iter_case_files(corpus):
+        name = path.name
+        t0 = time.perf_counter()
+        try:
+            case: Case = load_case(path)
+        except CorpusError as exc:
+            items.append(GateItem("corpus", name, "failed", f"unreadable case: {exc}"))
+            continue
+        if case.target != target.import_spec:
+            items.append(
+                GateItem("corpus", name, "skipped", f"case of target {case.target}", op=case.op)
+            )
+            continue
+        if case.op not in target.ops:
+            items.append(
+                GateItem("corpus", name, "failed", f"target has no op {case.op!r}", op=case.op)
+            )
+            continue
+        try:
+            args, kwargs = target.codec_for(case.op).decode(case.input)
+        except (CodecError, TypeError, ValueError) as exc:
+            items.append(
+                GateItem("corpus", name, "failed", f"input does not decode: {exc}", op=case.op)
+            )
+            continue
+        spec = target.op(case.op)
+        check = check_call(
+            spec, getattr(pair.primary, case.op), getattr(pair.shadow, case.op), args, kwargs
+        )
+        elapsed = time.perf_counter() - t0
+        if not check.diverged:
+            items.append(GateItem("corpus", name, "passed", op=case.op, elapsed_s=elapsed))
+            continue
+        finding = fuzzer.record(check, args, kwargs)
+        accepted = active.get((case.op, finding.signature))
+        items.append(
+            GateItem(
+                "corpus",
+                name,
+                "accepted" if accepted else "failed",
+                (f"accepted until {accepted.expires}: {accepted.reason}" if accepted else "")
+                or f"{finding.kind} ({finding.severity}) still diverges",
+                op=case.op,
+                kind=finding.kind,
+                severity=finding.severity,
+                signature=finding.signature,
+                input=case.input,
+                replay=finding.replay,
+                elapsed_s=elapsed,
+                details=tuple(
+                    f"{d['path']}: {d['primary']!r} != {d['shadow']!r}"
+                    for d in finding.event.get("diff", [])[:5]
+                ),
+            )
+        )
+    return items
+
+
+def _fuzz_items(result: OpResult, baseline: Baseline, today: date) -> GateItem:
+    active = baseline.active(today)
+    name = result.op
+    stats = f"{result.examples} examples in {result.elapsed_s:.1f}s"
+    if result.errors:
+        return GateItem(
+            "fuzz",
+            name,
+            "failed",
+            "fuzzing failed: " + "; ".join(result.errors),
+            op=name,
+            elapsed_s=result.elapsed_s,
+        )
+    new = [f for f in result.findings if (f.op, f.signature) not in active]
+    if not new:
+        note = f" ({result.accepted} accepted divergences)" if result.accepted else ""
+        status: Status = "accepted" if result.accepted or result.findings else "passed"
+        return GateItem("fuzz", name, status, stats + note, op=name, elapsed_s=result.elapsed_s)
+    first = new[0]
+    more = f" (+{len(new) - 1} more signatures)" if len(new) > 1 else ""
+    return GateItem(
+        "fuzz",
+        name,
+        "failed",
+        f"{first.kind} ({first.severity}) after {first.examples_to_find} examples{more}",
+        op=name,
+        kind=first.kind,
+        severity=first.severity,
+        signature=first.signature,
+        input=first.input if first.input is not None else first.input_repr,
+        replay=first.replay,
+        elapsed_s=result.elapsed_s,
+        details=tuple(
+            [
+                f"{d['path']}: {d['primary']!r} != {d['shadow']!r}"
+                for d in first.event.get("diff", [])[:5]
+            ]
+            + [f"also {f.kind} {f.signature}: {f.replay}" for f in new[1:]]
+        ),
+    )
+
+
+def run_gate(
+    target: Target,
+    config: GateConfig,
+    *,
+    progress: Any = None,
+) -> GateResult:
+    """Run the whole gate and return what it found (writing nothing but the event log)."""
+    t0 = time.perf_counter()
+    today = config.today or today_utc()
+    problems: list[str] = []
+    try:
+        baseline = load_baseline(config.baseline)
+    except BaselineError as exc:
+        problems.append(f"baseline: {exc}")
+        baseline = Baseline()
+    pair = Pair.of(target, config.primary, config.shadow)
+    log = EventLog(config.log) if config.log is not None else None
+    run_id = f"gate-{new_run_id()}"
+    items: list[GateItem] = []
+    report: FuzzReport | None = None
+    try:
+        corpus_fuzzer = Fuzzer(
+            target, pair, FuzzConfig(), log=log, run_id=f"{run_id}-corpus", source="corpus"
+        )
+        items += _replay_corpus(target, pair, corpus_fuzzer, baseline, today, config.corpus)
+        for entry in baseline.expired(today):
+            items.append(
+                GateItem(
+                    "baseline",
+                    f"{entry.op}/{entry.signature}",
+                    "failed",
+                    f"accepted divergence expired on {entry.expires}: {entry.reason} "
+                    "(fix it, or renew the entry with a new reason and date)",
+                    op=entry.op,
+                    signature=entry.signature,
+                )
+            )
+        if config.fuzz:
+            fuzz_config = FuzzConfig(
+                max_examples=config.examples,
+                derandomize=True,
+                database=None,
+                accepted_signatures=frozenset(sig for (_, sig) in baseline.active(today)),
+            )
+            fuzzer = Fuzzer(
+                target, pair, fuzz_config, log=log, run_id=f"{run_id}-fuzz", progress=progress
+            )
+            report = fuzzer.run(config.ops)
+            items += [_fuzz_items(r, baseline, today) for r in report.results]
+            items += [
+                GateItem("fuzz", op, "skipped", "no fuzz strategy registered", op=op)
+                for op in report.skipped_ops
+            ]
+    finally:
+        if log is not None:
+            log.close()
+    return GateResult(
+        target=target.import_spec,
+        primary=pair.primary_name,
+        shadow=pair.shadow_name,
+        examples_per_op=config.examples,
+        items=tuple(items),
+        fuzz=report,
+        elapsed_s=time.perf_counter() - t0,
+        log=config.log,
+        problems=tuple(problems),
+    )
+
+
+__all__: Sequence[str] = [
+    "GATE_PROFILES",
+    "GateConfig",
+    "GateItem",
+    "GateResult",
+    "profile_examples",
+    "run_gate",
+]

@@ -1,0 +1,74 @@
+"""The example database a CI fleet shares: Hypothesis' RedisExampleDatabase, for real.
+
+Starts its own ``redis-server`` on a free loopback port (skips when the binary or the
+``redis`` package is missing), fuzzes a buggy port once with the database, and checks that
+a second worker replays the saved failure first: it finds the bug in its first example.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from docs.examples.intervals import TARGET
+from shadow.fuzz import FuzzConfig, fuzz_target
+
+pytest.importorskip("redis")
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not on PATH")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    import redis
+
+    port = _free_port()
+    assert REDIS_SERVER is not None
+    proc = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not start")
+        yield ("127.0.0.1", port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_fleet_shares_failures_through_redis(redis_url: tuple[str, int]) -> None:
+    import redis
+    from hypothesis.extra.redis import RedisExampleDatabase
+
+    host, port = redis_url
+    db = RedisExampleDatabase(redis.Redis(host=host, port=port), key_prefix=b"shadow-test")
+    first = fuzz_target(TARGET, FuzzConfig(max_examples=300, seed=11, database=db),
+                        shadow="off_by_one")
+    assert first.findings
+    assert redis.Redis(host=host, port=port).keys(b"shadow-test*")  # the failure was saved
+    # Another worker, another seed: the saved example is replayed before anything new.
+    second = fuzz_target(TARGET, FuzzConfig(max_examples=300, seed=99, database=db),
+                         shadow="off_by_one")
+    assert second.findings and second.results[0].first_divergence_at == 1
