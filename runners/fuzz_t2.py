@@ -635,10 +635,10 @@ def invalid_rankings(draw: st.DrawFn) -> Call:
                     BaselineRule(((-1, "a"),)),
                     BaselineRule(((True, "a"),)),
                     BaselineRule(((0, ""),)),
-                    BaselineRule(((0, "a", 1),)),
-                    BaselineRule(((0, None),)),
-                    BaselineRule("ab"),
-                    BaselineRule(((np.int64(0), "a"),)),
+                    BaselineRule(((0, "a", 1),)),  # type: ignore[arg-type]
+                    BaselineRule(((0, None),)),  # type: ignore[arg-type]
+                    BaselineRule("ab"),  # type: ignore[arg-type]
+                    BaselineRule(((np.int64(0), "a"),)),  # type: ignore[arg-type]
                 ]
             )
         )
@@ -792,7 +792,7 @@ def invalid_decisions(draw: st.DrawFn) -> Call:
     flag = draw(
         st.sampled_from(["correctness_passed", "stability_passed", "promotion_gate_passed"])
     )
-    value = draw(st.sampled_from([1, 0, None, "true", np.bool_(True)]))
+    value: Any = draw(st.sampled_from([1, 0, None, "true", np.bool_(True)]))
     bad = dataclasses.replace(draw(st.sampled_from(results)), **{flag: value})
     return call(draw(st.integers(0, 3)), draw(_insert(results, bad)))
 

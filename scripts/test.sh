@@ -10,3 +10,6 @@ cargo test --manifest-path sidecar_rs/Cargo.toml --quiet
 echo "== Python tests (both backends) =="
 export T2_REQUIRE_RUST=1
 .venv/bin/python -m pytest -q -p no:cacheprovider
+
+echo "== Shadow gate (corpus + derandomized fuzz, python vs rust) =="
+HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/shadow gate

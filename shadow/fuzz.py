@@ -74,8 +74,10 @@ class FuzzConfig:
     ``max_examples`` bounds each op; with ``seconds`` the op instead runs batches of
     ``max_examples`` (seeds ``seed``, ``seed+1``, ...) until the time is spent or something
     diverges. ``derandomize`` (the gate) makes a run a pure function of the code under test;
-    ``database`` None disables Hypothesis' example database. Divergences whose signature is
-    in ``accepted_signatures`` (the gate's baseline) are counted but do not stop the search,
+    ``database`` None disables Hypothesis' example database (so do an explicit ``seed`` and
+    ``derandomize``: Hypothesis only reads and writes it on randomly seeded runs).
+    Divergences whose signature is in ``accepted_signatures`` (the gate's baseline) are
+    counted but do not stop the search,
     so a known problem cannot hide a new one in the same op. ``shrink_budget`` bounds the
     property calls spent after the first divergence: beyond it, inputs not already seen to
     fail are treated as passing, so the shrinker settles on the smallest failure found so

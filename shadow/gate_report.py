@@ -83,7 +83,8 @@ def junit_xml(result: GateResult) -> bytes:
     root.set("tests", str(sum(len(v) for v in suites.values())))
     root.set("failures", str(total_failures))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def markdown_summary(result: GateResult) -> str:

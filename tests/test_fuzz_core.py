@@ -42,8 +42,23 @@ def test_bug_is_shrunk_and_logged_as_a_replayable_event(
     assert {e["source"] for e in divergences} == {"fuzz"}
     assert events[-1]["event"] == "run_summary" and events[-1]["counters"]["merge"]["calls"] > 0
     event = next(e for e in divergences if e["call_id"] == finding.call_id)
-    for key in ("schema", "ts", "run_id", "target", "op", "kind", "severity", "primary", "shadow",
-                "input_digest", "input", "diff", "diff_count", "signature", "replay"):
+    for key in (
+        "schema",
+        "ts",
+        "run_id",
+        "target",
+        "op",
+        "kind",
+        "severity",
+        "primary",
+        "shadow",
+        "input_digest",
+        "input",
+        "diff",
+        "diff_count",
+        "signature",
+        "replay",
+    ):
         assert key in event
     assert event["replay"] == f"shadow replay {log_path} --call {finding.call_id}"
     assert main(["replay", str(log_path), "--call", finding.call_id]) == 1  # still diverges
@@ -78,9 +93,20 @@ def test_gate_command_reads_default_target_from_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SHADOW_TARGET", TARGET.import_spec)
-    out = ["--junit", str(tmp_path / "j.xml"), "--summary", str(tmp_path / "g.md"),
-           "--log", str(tmp_path / "g.jsonl"), "--corpus", str(tmp_path / "c"),
-           "--baseline", str(tmp_path / "b.json"), "--examples", "40"]
+    out = [
+        "--junit",
+        str(tmp_path / "j.xml"),
+        "--summary",
+        str(tmp_path / "g.md"),
+        "--log",
+        str(tmp_path / "g.jsonl"),
+        "--corpus",
+        str(tmp_path / "c"),
+        "--baseline",
+        str(tmp_path / "b.json"),
+        "--examples",
+        "40",
+    ]
     assert main(["gate", *out]) == 0
     assert main(["gate", *out, "--shadow", "off_by_one"]) == 1
     assert (tmp_path / "g.md").read_text().startswith("# shadow gate: FAILED")

@@ -28,8 +28,13 @@ def test_every_op_has_a_strategy() -> None:
 def _codes(op: str, n: int) -> set[str]:
     codes: set[str] = set()
 
-    @settings(max_examples=n, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(FUZZ_SPECS[op].strategy)
     def collect(call: tuple[tuple[object, ...], dict[str, object]]) -> None:
         args, kwargs = call
@@ -51,8 +56,13 @@ def test_invalid_inputs_reach_every_error_code() -> None:
 
 @pytest.mark.parametrize("op", OPS)
 def test_valid_strategies_are_valid(op: str) -> None:
-    @settings(max_examples=60, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=60,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(VALID_CALLS[op])
     def valid(call: tuple[tuple[object, ...], dict[str, object]]) -> None:
         args, kwargs = call
@@ -61,8 +71,18 @@ def test_valid_strategies_are_valid(op: str) -> None:
     valid()
 
 
-@given(st.sampled_from([np.int64(4), np.uint8(7), np.float32(1.5), np.bool_(True),
-                        np.array([1, 2], dtype=np.int32), np.array([[1.0, np.nan]])]))
+@given(
+    st.sampled_from(
+        [
+            np.int64(4),
+            np.uint8(7),
+            np.float32(1.5),
+            np.bool_(True),
+            np.array([1, 2], dtype=np.int32),
+            np.array([[1.0, np.nan]]),
+        ]
+    )
+)
 def test_numpy_values_round_trip(value: object) -> None:
     codec = NumpyCodec()
     (back,), _ = codec.decode(codec.encode((value,), {}))

@@ -10,7 +10,8 @@ from tests.mutants_t2 import TARGET
 
 def _essence(result: GateResult) -> list[tuple[object, ...]]:
     return [(i.suite, i.name, i.status, i.signature, repr(i.input)) for i in result.items] + [
-        (r.op, r.examples, r.first_divergence_at) for r in (result.fuzz.results if result.fuzz else ())
+        (r.op, r.examples, r.first_divergence_at)
+        for r in (result.fuzz.results if result.fuzz else ())
     ]
 
 

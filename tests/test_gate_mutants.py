@@ -46,9 +46,14 @@ def test_mutant_table(request: pytest.FixtureRequest) -> None:
     """Runs last (file order): writes the table of examples needed, for the report."""
     if not NEEDED:
         pytest.skip("no mutant ran")
-    lines = ["| mutant | category | op | examples to catch | with shrinking |", "| --- | --- | --- | ---: | ---: |"]
+    lines = [
+        "| mutant | category | op | examples to catch | with shrinking |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
     lines += [f"| {n} | {c} | {op} | {k} | {t} |" for n, (c, op, k, t) in NEEDED.items()]
     print("\n" + "\n".join(lines))
     reports = Path(str(request.config.rootpath)) / "reports"
     if reports.is_dir():
-        (reports / "mutants.md").write_text("# Gate mutation self-check\n\n" + "\n".join(lines) + "\n")
+        (reports / "mutants.md").write_text(
+            "# Gate mutation self-check\n\n" + "\n".join(lines) + "\n"
+        )

@@ -50,10 +50,8 @@ class SweepMerger:
         for x, kind in events:
             if kind == 0:
                 if depth == 0:
-                    if out and out[-1][1] == x:  # touching the previous one: extend it
-                        start = out.pop()[0]
-                    else:
-                        start = x
+                    # touching the previous interval: extend it
+                    start = out.pop()[0] if out and out[-1][1] == x else x
                 depth += 1
             else:
                 depth -= 1
