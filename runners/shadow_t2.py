@@ -163,8 +163,7 @@ def make_target(
     implementations.update(extra_implementations or {})
     chosen = FUZZ_SPECS if strategies is None else strategies
     ops = [
-        OpSpec(name, policy, CODEC, severity, chosen.get(name))
-        for name, policy, severity in _SPECS
+        OpSpec(name, policy, CODEC, severity, chosen.get(name)) for name, policy, severity in _SPECS
     ]
     return Target(
         "t2", import_spec, implementations, ops, default_pair=("python", "rust"), codec=CODEC

@@ -79,7 +79,7 @@ def ulp_distance(a: float, b: float) -> int:
 
 
 def _ordered(x: float) -> int:
-    (bits,) = struct.unpack("<q", struct.pack("<d", x))
+    bits: int = struct.unpack("<q", struct.pack("<d", x))[0]
     return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
 
 
@@ -265,7 +265,7 @@ class _Walker:
         elif ta in (list, tuple) and ordered:
             if len(a) != len(b):
                 self._add(f"len({path})", len(a), len(b))
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
                 if x is y or (type(x) is type(y) is not float and _eq(x, y)):
                     continue
                 self.walk(x, y, f"{path}[{i}]")

@@ -17,6 +17,7 @@ than ``timeout_s`` is recorded as ``shadow_timeout`` after it returns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
@@ -210,9 +211,7 @@ class Dispatcher:
         self.run_id = run_id or new_run_id()
         self.source = source
         self._owns_log = log is not None and not isinstance(log, EventLog)
-        self.log: EventLog | None = (
-            EventLog(log) if not isinstance(log, EventLog | None) else log
-        )
+        self.log: EventLog | None = EventLog(log) if not isinstance(log, EventLog | None) else log
         self._seq = itertools.count(1)
         self._closed = False
         self._summary: RunCounters | None = None
@@ -497,10 +496,8 @@ class Dispatcher:
                 with job.state.counters.lock:
                     job.state.counters.skipped += 1
             self._queue.task_done()
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_STOP)
-        except queue.Full:
-            pass
         if self._runner is not None and not self._runner.abandoned:
             self._runner.stop()
 

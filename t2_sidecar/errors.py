@@ -55,4 +55,6 @@ class InvalidInputError(ValueError):
         return (type(self), (self.code, self.field, self.detail))
 
     def __repr__(self) -> str:
-        return f"InvalidInputError(code={self.code!r}, field={self.field!r}, message={self.detail!r})"
+        return (
+            f"InvalidInputError(code={self.code!r}, field={self.field!r}, message={self.detail!r})"
+        )

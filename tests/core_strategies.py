@@ -41,20 +41,38 @@ errors_ = st.sampled_from([0.0, 1e-4, 5e-4, 1e-3, 1.0000000000000002e-3, 2e-3])
 
 @st.composite
 def measurement_sets(draw: st.DrawFn) -> list[Measurement]:
-    ids = draw(st.lists(st.sampled_from(["t20_prod_v4_u10_l10", "t24_prod_v4_u0_l12", "a", "b", "c"]), min_size=1, max_size=5, unique=True))
-    sizes = draw(st.lists(st.sampled_from([512, 1024, 1799, 1800, 2048]), min_size=1, max_size=4, unique=True))
+    ids = draw(
+        st.lists(
+            st.sampled_from(["t20_prod_v4_u10_l10", "t24_prod_v4_u0_l12", "a", "b", "c"]),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        )
+    )
+    sizes = draw(
+        st.lists(
+            st.sampled_from([512, 1024, 1799, 1800, 2048]), min_size=1, max_size=4, unique=True
+        )
+    )
     out = []
     for cid in ids:
         for size in sizes:
             if draw(st.booleans()) or draw(st.booleans()):
                 status = draw(st.sampled_from(["completed", "completed", "completed", "failed"]))
                 gflops = draw(non_negative | st.sampled_from([100.0, 110.0, 0.0]))
-                out.append(Measurement(cid, size, status, gflops, draw(non_negative), draw(errors_)))
+                out.append(
+                    Measurement(cid, size, status, gflops, draw(non_negative), draw(errors_))
+                )
     return draw(st.permutations(out))
 
 
 replay_samples = st.lists(
-    st.builds(ReplaySample, st.floats(0.0, 2000.0) | st.sampled_from([100.0, 110.0]), non_negative, errors_),
+    st.builds(
+        ReplaySample,
+        st.floats(0.0, 2000.0) | st.sampled_from([100.0, 110.0]),
+        non_negative,
+        errors_,
+    ),
     min_size=1,
     max_size=10,
 )

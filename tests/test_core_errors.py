@@ -30,6 +30,7 @@ GOOD = Measurement("t20_prod_v4_u10_l10", 1024, "completed", 100.0, 1.0, 1e-4)
 SAMPLE = ReplaySample(100.0, 1.0, 1e-4)
 STATS = Stats(1, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0)
 EVAL = ReplayEvaluation(STATS, STATS, STATS, 0.0, 12.0, True, True, True)
+DEFAULT_THRESHOLDS = GateThresholds()
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ def space(**changes: Any) -> Callable[[Backend], Any]:
     return lambda b: b.enumerate_candidates(replace(SPACE, **changes))
 
 
-def plan(ids: Any = ("a", "b"), sessions: Any = 2, runs: Any = 3, seed: Any = 0) -> Callable[[Backend], Any]:
+def plan(
+    ids: Any = ("a", "b"), sessions: Any = 2, runs: Any = 3, seed: Any = 0
+) -> Callable[[Backend], Any]:
     return lambda b: b.build_replay_plan(ids, sessions, runs, seed)
 
 
@@ -52,11 +55,17 @@ def summarize(samples: Any) -> Callable[[Backend], Any]:
     return lambda b: b.summarize(samples)
 
 
-def rank(ms: Any = (GOOD,), threshold: Any = 1e-3, rule: Any = None, objective: Any = "delta") -> Callable[[Backend], Any]:
-    return lambda b: b.rank_candidates(ms, threshold, BaselineRule.original() if rule is None else rule, objective)
+def rank(
+    ms: Any = (GOOD,), threshold: Any = 1e-3, rule: Any = None, objective: Any = "delta"
+) -> Callable[[Backend], Any]:
+    return lambda b: b.rank_candidates(
+        ms, threshold, BaselineRule.original() if rule is None else rule, objective
+    )
 
 
-def evaluate(samples: Any = (SAMPLE,), base: Any = 90.0, thresholds: Any = GateThresholds()) -> Callable[[Backend], Any]:
+def evaluate(
+    samples: Any = (SAMPLE,), base: Any = 90.0, thresholds: Any = DEFAULT_THRESHOLDS
+) -> Callable[[Backend], Any]:
     return lambda b: b.evaluate_replay(samples, base, thresholds)
 
 
@@ -128,7 +137,9 @@ CASES = [
     Case("plan-seed-negative", plan(seed=-1), "out_of_range", "base_seed"),
     Case("plan-seed-bool", plan(seed=False), "wrong_type", "base_seed"),
     Case("plan-seed-overflow", plan(seed=2**63 - 100_000), "overflow", "base_seed"),
-    Case("plan-seed-2-63", plan(ids=["a"], sessions=1, runs=1, seed=2**63), "overflow", "base_seed"),
+    Case(
+        "plan-seed-2-63", plan(ids=["a"], sessions=1, runs=1, seed=2**63), "overflow", "base_seed"
+    ),
     Case("plan-seed-huge", plan(seed=2**200), "overflow", "base_seed"),
     # summarize
     Case("samples-empty", summarize([]), "empty", "samples"),
@@ -146,40 +157,111 @@ CASES = [
     # rank_candidates
     Case("rank-not-list", rank(ms=GOOD), "wrong_type", "measurements"),
     Case("rank-not-measurement", rank(ms=[{"size": 3}]), "wrong_type", "measurements"),
-    Case("rank-id-empty", rank(ms=[replace(M, candidate_id="")]), "empty", "measurements.candidate_id"),
+    Case(
+        "rank-id-empty",
+        rank(ms=[replace(M, candidate_id="")]),
+        "empty",
+        "measurements.candidate_id",
+    ),
     Case("rank-size-zero", rank(ms=[replace(M, size=0)]), "out_of_range", "measurements.size"),
     Case("rank-size-bool", rank(ms=[replace(M, size=True)]), "wrong_type", "measurements.size"),
-    Case("rank-status", rank(ms=[replace(M, status="done")]), "invalid_value", "measurements.status"),
-    Case("rank-gflops-nan", rank(ms=[replace(M, gflops=math.nan)]), "not_finite", "measurements.gflops"),
-    Case("rank-gflops-none", rank(ms=[replace(M, gflops=None)]), "wrong_type", "measurements.gflops"),
-    Case("rank-gflops-negative", rank(ms=[replace(M, gflops=-1.0)]), "out_of_range", "measurements.gflops"),
-    Case("rank-time-inf", rank(ms=[replace(M, avg_time_ms=math.inf)]), "not_finite", "measurements.avg_time_ms"),
-    Case("rank-error-bool", rank(ms=[replace(M, max_error=False)]), "wrong_type", "measurements.max_error"),
+    Case(
+        "rank-status", rank(ms=[replace(M, status="done")]), "invalid_value", "measurements.status"
+    ),
+    Case(
+        "rank-gflops-nan",
+        rank(ms=[replace(M, gflops=math.nan)]),
+        "not_finite",
+        "measurements.gflops",
+    ),
+    Case(
+        "rank-gflops-none", rank(ms=[replace(M, gflops=None)]), "wrong_type", "measurements.gflops"
+    ),
+    Case(
+        "rank-gflops-negative",
+        rank(ms=[replace(M, gflops=-1.0)]),
+        "out_of_range",
+        "measurements.gflops",
+    ),
+    Case(
+        "rank-time-inf",
+        rank(ms=[replace(M, avg_time_ms=math.inf)]),
+        "not_finite",
+        "measurements.avg_time_ms",
+    ),
+    Case(
+        "rank-error-bool",
+        rank(ms=[replace(M, max_error=False)]),
+        "wrong_type",
+        "measurements.max_error",
+    ),
     Case("rank-duplicate", rank(ms=[M, M]), "duplicate", "measurements"),
     Case("rank-threshold-nan", rank(threshold=math.nan), "not_finite", "correctness_threshold"),
     Case("rank-threshold-negative", rank(threshold=-1e-3), "out_of_range", "correctness_threshold"),
     Case("rank-rule-type", rank(rule=((0, "a"),)), "wrong_type", "baseline_rule"),
-    Case("rank-rule-order", rank(rule=BaselineRule(((100, "a"), (50, "b")))), "invalid_value", "baseline_rule.thresholds"),
-    Case("rank-rule-pair", rank(rule=BaselineRule(((100,),))), "wrong_type", "baseline_rule.thresholds"),
+    Case(
+        "rank-rule-order",
+        rank(rule=BaselineRule(((100, "a"), (50, "b")))),
+        "invalid_value",
+        "baseline_rule.thresholds",
+    ),
+    Case(
+        "rank-rule-pair",
+        rank(rule=BaselineRule(((100,),))),
+        "wrong_type",
+        "baseline_rule.thresholds",
+    ),
     Case("rank-objective", rank(objective="speed"), "invalid_value", "objective"),
     # evaluate_replay
     Case("eval-empty", evaluate(samples=[]), "empty", "samples"),
     Case("eval-not-sample", evaluate(samples=[(1.0, 1.0, 0.0)]), "wrong_type", "samples"),
-    Case("eval-gflops-nan", evaluate(samples=[ReplaySample(math.nan, 1.0, 0.0)]), "not_finite", "samples.gflops"),
-    Case("eval-time-negative", evaluate(samples=[ReplaySample(1.0, -1.0, 0.0)]), "out_of_range", "samples.avg_time_ms"),
-    Case("eval-error-inf", evaluate(samples=[ReplaySample(1.0, 1.0, math.inf)]), "not_finite", "samples.max_error"),
-    Case("eval-gflops-overflow", evaluate(samples=[ReplaySample(1.7e308, 1.0, 0.0)] * 2), "overflow", "samples.gflops"),
+    Case(
+        "eval-gflops-nan",
+        evaluate(samples=[ReplaySample(math.nan, 1.0, 0.0)]),
+        "not_finite",
+        "samples.gflops",
+    ),
+    Case(
+        "eval-time-negative",
+        evaluate(samples=[ReplaySample(1.0, -1.0, 0.0)]),
+        "out_of_range",
+        "samples.avg_time_ms",
+    ),
+    Case(
+        "eval-error-inf",
+        evaluate(samples=[ReplaySample(1.0, 1.0, math.inf)]),
+        "not_finite",
+        "samples.max_error",
+    ),
+    Case(
+        "eval-gflops-overflow",
+        evaluate(samples=[ReplaySample(1.7e308, 1.0, 0.0)] * 2),
+        "overflow",
+        "samples.gflops",
+    ),
     Case("eval-base-zero", evaluate(base=0.0), "out_of_range", "baseline_gflops"),
     Case("eval-base-nan", evaluate(base=math.nan), "not_finite", "baseline_gflops"),
     Case("eval-base-str", evaluate(base="90"), "wrong_type", "baseline_gflops"),
-    Case("eval-thresholds-type", evaluate(thresholds=(1e-3, 0.03, 10.0)), "wrong_type", "thresholds"),
-    Case("eval-threshold-nan", evaluate(thresholds=GateThresholds(max_cv=math.nan)), "not_finite", "thresholds.max_cv"),
+    Case(
+        "eval-thresholds-type", evaluate(thresholds=(1e-3, 0.03, 10.0)), "wrong_type", "thresholds"
+    ),
+    Case(
+        "eval-threshold-nan",
+        evaluate(thresholds=GateThresholds(max_cv=math.nan)),
+        "not_finite",
+        "thresholds.max_cv",
+    ),
     # decide
     Case("decide-negative", decide(valid=-1), "out_of_range", "valid_count"),
     Case("decide-bool", decide(valid=True), "wrong_type", "valid_count"),
     Case("decide-results-type", decide(results=EVAL), "wrong_type", "replay_results"),
     Case("decide-results-item", decide(results=[object()]), "wrong_type", "replay_results"),
-    Case("decide-flag-not-bool", decide(results=[replace(EVAL, stability_passed=1)]), "wrong_type", "replay_results"),
+    Case(
+        "decide-flag-not-bool",
+        decide(results=[replace(EVAL, stability_passed=1)]),
+        "wrong_type",
+        "replay_results",
+    ),
 ]
 
 

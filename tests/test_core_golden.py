@@ -27,8 +27,12 @@ def test_every_fixture_is_covered(fixtures_dir: Path) -> None:
     assert sorted(p.name for p in fixtures_dir.glob("*.json")) == sorted(REPORTS)
 
 
-def test_ranking_reproduces_recorded_order_and_deltas(backend: Backend, report: GoldenReport) -> None:
-    ranking = backend.rank_candidates(report.measurements, report.threshold, report.rule, report.objective)
+def test_ranking_reproduces_recorded_order_and_deltas(
+    backend: Backend, report: GoldenReport
+) -> None:
+    ranking = backend.rank_candidates(
+        report.measurements, report.threshold, report.rule, report.objective
+    )
     search = report.raw["search"]
     expected = [(candidate_key(r), r["size"]) for r in search["ranked_candidates"]]
     assert [(r.candidate_id, r.size) for r in ranking.ranked] == expected
@@ -42,12 +46,16 @@ def test_ranking_reproduces_recorded_order_and_deltas(backend: Backend, report: 
 
 
 def _replay(backend: Backend, report: GoldenReport) -> list[ReplayEvaluation]:
-    ranking = backend.rank_candidates(report.measurements, report.threshold, report.rule, report.objective)
+    ranking = backend.rank_candidates(
+        report.measurements, report.threshold, report.rule, report.objective
+    )
     baseline = dict(ranking.baseline_by_size)
     meta = report.raw["metadata"]
     top = ranking.ranked[: meta["top_k"]]
     recorded = report.raw["replay"]["candidates"]
-    assert [(r.candidate_id, r.size) for r in top] == [(candidate_key(c), c["size"]) for c in recorded]
+    assert [(r.candidate_id, r.size) for r in top] == [
+        (candidate_key(c), c["size"]) for c in recorded
+    ]
     thresholds = GateThresholds(max_error=report.threshold)
     return [
         backend.evaluate_replay(
@@ -70,7 +78,9 @@ def test_replay_gates_reproduce_recorded(backend: Backend, report: GoldenReport)
 
 
 def test_decision_reproduces_recorded(backend: Backend, report: GoldenReport) -> None:
-    ranking = backend.rank_candidates(report.measurements, report.threshold, report.rule, report.objective)
+    ranking = backend.rank_candidates(
+        report.measurements, report.threshold, report.rule, report.objective
+    )
     decision = backend.decide(ranking.valid_count, _replay(backend, report))
     assert decision.hint == report.raw["summary"]["decision_hint"]
     assert decision.rationale == report.raw["summary"]["decision_rationale"]

@@ -16,22 +16,36 @@ from tests.core_strategies import measurement_sets, replay_samples, samples, spa
 @given(space=spaces)
 def test_enumerate_order_and_top_k(backend: Backend, space: SearchSpace) -> None:
     table = backend.enumerate_candidates(space)
-    total = len(space.kernels) * len(space.vector_widths) * len(space.unroll_k_values) * len(space.local_sizes)
+    total = (
+        len(space.kernels)
+        * len(space.vector_widths)
+        * len(space.unroll_k_values)
+        * len(space.local_sizes)
+    )
     assert table.total == total
     assert len(table) == (total if space.top_k is None else min(space.top_k, total))
     keys = [(-s, c) for s, c in zip(table.scores, table.candidate_ids, strict=True)]
     assert keys == sorted(keys)
     assert len(set(table.candidate_ids)) == len(table)
     for c in table:
-        assert c.candidate_id == f"{c.kernel}_vw{c.vector_width}_u{c.unroll_k}_l{c.local_x}x{c.local_y}"
+        assert (
+            c.candidate_id
+            == f"{c.kernel}_vw{c.vector_width}_u{c.unroll_k}_l{c.local_x}x{c.local_y}"
+        )
         assert c.local_x * c.local_y <= 1024
 
 
 def test_enumerate_known_scores(backend: Backend) -> None:
-    table = backend.enumerate_candidates(SearchSpace(["t20_v3", "tile24", "tile20", "x"], [1, 2, 4, 8, 16], [0, 10], [(10, 10), (32, 32)]))
+    table = backend.enumerate_candidates(
+        SearchSpace(
+            ["t20_v3", "tile24", "tile20", "x"], [1, 2, 4, 8, 16], [0, 10], [(10, 10), (32, 32)]
+        )
+    )
     by_id = {c.candidate_id: c.score for c in table}
     assert by_id["t20_v3_vw8_u10_l10x10"] == 10.0 + 2.1 + 0.12 * 10 - 0.015 * 0
-    assert by_id["tile24_vw16_u0_l32x32"] == 8.0 + (1.0 + 0.25 * 4.0) + 0.0 - 0.015 * 924 - 0.01 * 768
+    assert (
+        by_id["tile24_vw16_u0_l32x32"] == 8.0 + (1.0 + 0.25 * 4.0) + 0.0 - 0.015 * 924 - 0.01 * 768
+    )
     assert by_id["x_vw1_u0_l10x10"] == 5.0
     assert table.candidate_ids[0] == "t20_v3_vw8_u10_l10x10"
 
@@ -42,7 +56,9 @@ def test_enumerate_known_scores(backend: Backend) -> None:
     runs=st.integers(1, 20),
     base=st.integers(0, 2**63 - 1) | st.integers(0, 1000),
 )
-def test_replay_plan_seeds(backend: Backend, ids: list[str], sessions: int, runs: int, base: int) -> None:
+def test_replay_plan_seeds(
+    backend: Backend, ids: list[str], sessions: int, runs: int, base: int
+) -> None:
     last = base + (len(ids) - 1) * 100_000 + (sessions - 1) * 1_000 + runs - 1
     if last > 2**63 - 1:
         return  # the error side is covered by the parity table
@@ -74,55 +90,103 @@ def test_summarize_accepts_numpy_arrays(backend: Backend) -> None:
     assert (s.mean, s.p50, s.max) == (2.5, 2.5, 4.0)
 
 
-@given(ms=measurement_sets(), threshold=st.sampled_from([0.0, 1e-4, 1e-3]), objective=st.sampled_from(["delta", "gflops"]))
-def test_ranking_invariants(backend: Backend, ms: list[Measurement], threshold: float, objective: str) -> None:
-    r = backend.rank_candidates(ms, threshold, BaselineRule(((0, "t20_prod_v4_u10_l10"), (1800, "t24_prod_v4_u0_l12"))), objective)  # type: ignore[arg-type]
+@given(
+    ms=measurement_sets(),
+    threshold=st.sampled_from([0.0, 1e-4, 1e-3]),
+    objective=st.sampled_from(["delta", "gflops"]),
+)
+def test_ranking_invariants(
+    backend: Backend, ms: list[Measurement], threshold: float, objective: str
+) -> None:
+    r = backend.rank_candidates(
+        ms,
+        threshold,
+        BaselineRule(((0, "t20_prod_v4_u10_l10"), (1800, "t24_prod_v4_u0_l12"))),
+        objective,
+    )  # type: ignore[arg-type]
     completed = [m for m in ms if m.status == "completed"]
     assert r.completed_count == len(completed)
     assert r.failed_count == len(ms) - len(completed)
-    assert r.valid_count == sum(1 for m in completed if m.max_error is not None and m.max_error <= threshold)
+    assert r.valid_count == sum(
+        1 for m in completed if m.max_error is not None and m.max_error <= threshold
+    )
     assert len(r.ranked) == (r.valid_count or r.completed_count)
     if objective == "delta":
-        keys = [(x.delta_vs_baseline_percent if x.delta_vs_baseline_percent is not None else -1e9, x.gflops) for x in r.ranked]
+        keys = [
+            (
+                x.delta_vs_baseline_percent if x.delta_vs_baseline_percent is not None else -1e9,
+                x.gflops,
+            )
+            for x in r.ranked
+        ]
     else:
         keys = [(x.gflops, 0.0) for x in r.ranked]
     assert keys == sorted(keys, reverse=True)
 
 
-@given(s=replay_samples, base=st.none() | st.floats(1.0, 2000.0), thresholds=st.builds(GateThresholds, st.sampled_from([1e-3, 1e-4]), st.sampled_from([0.0, 0.03]), st.sampled_from([0.0, 10.0])))
-def test_gates_are_consistent(backend: Backend, s: list[ReplaySample], base: float | None, thresholds: GateThresholds) -> None:
+@given(
+    s=replay_samples,
+    base=st.none() | st.floats(1.0, 2000.0),
+    thresholds=st.builds(
+        GateThresholds,
+        st.sampled_from([1e-3, 1e-4]),
+        st.sampled_from([0.0, 0.03]),
+        st.sampled_from([0.0, 10.0]),
+    ),
+)
+def test_gates_are_consistent(
+    backend: Backend, s: list[ReplaySample], base: float | None, thresholds: GateThresholds
+) -> None:
     e = backend.evaluate_replay(s, base, thresholds)
     assert e.correctness_passed == (max(x.max_error for x in s) <= thresholds.max_error)
     assert e.promotion_gate_passed == (
-        e.correctness_passed and e.stability_passed and e.mean_delta_vs_baseline_percent is not None
+        e.correctness_passed
+        and e.stability_passed
+        and e.mean_delta_vs_baseline_percent is not None
         and e.mean_delta_vs_baseline_percent >= thresholds.min_delta_percent
     )
     decision = backend.decide(1, [e])
-    assert decision.hint == ("promote" if e.promotion_gate_passed else "iterate" if e.correctness_passed and e.stability_passed else "refine")
+    assert decision.hint == (
+        "promote"
+        if e.promotion_gate_passed
+        else "iterate"
+        if e.correctness_passed and e.stability_passed
+        else "refine"
+    )
 
 
 # ----------------------------------------------------------------- cross-backend agreement
 
 
 @given(space=spaces)
-def test_backends_agree_on_enumerate(python_backend: Backend, rust_backend: Backend, space: SearchSpace) -> None:
+def test_backends_agree_on_enumerate(
+    python_backend: Backend, rust_backend: Backend, space: SearchSpace
+) -> None:
     assert python_backend.enumerate_candidates(space) == rust_backend.enumerate_candidates(space)
 
 
 @given(ms=measurement_sets(), objective=st.sampled_from(["delta", "gflops"]))
-def test_backends_agree_on_ranking(python_backend: Backend, rust_backend: Backend, ms: list[Measurement], objective: str) -> None:
+def test_backends_agree_on_ranking(
+    python_backend: Backend, rust_backend: Backend, ms: list[Measurement], objective: str
+) -> None:
     rule = BaselineRule.original()
-    assert python_backend.rank_candidates(ms, 1e-3, rule, objective) == rust_backend.rank_candidates(ms, 1e-3, rule, objective)  # type: ignore[arg-type]
+    assert python_backend.rank_candidates(
+        ms, 1e-3, rule, objective
+    ) == rust_backend.rank_candidates(ms, 1e-3, rule, objective)  # type: ignore[arg-type]
 
 
 @given(values=samples)
-def test_backends_agree_on_summarize(python_backend: Backend, rust_backend: Backend, values: list[float]) -> None:
+def test_backends_agree_on_summarize(
+    python_backend: Backend, rust_backend: Backend, values: list[float]
+) -> None:
     a, b = python_backend.summarize(values), rust_backend.summarize(values)
     assert a == b  # exactly rounded sums and NumPy's interpolation make them bit-identical
 
 
 @given(s=replay_samples, base=st.none() | st.floats(1.0, 2000.0))
-def test_backends_agree_on_replay_gates(python_backend: Backend, rust_backend: Backend, s: list[ReplaySample], base: float | None) -> None:
+def test_backends_agree_on_replay_gates(
+    python_backend: Backend, rust_backend: Backend, s: list[ReplaySample], base: float | None
+) -> None:
     a = python_backend.evaluate_replay(s, base)
     assert a == rust_backend.evaluate_replay(s, base)
     assert python_backend.decide(1, [a]) == rust_backend.decide(1, [a])

@@ -11,9 +11,7 @@ PROMOTE_RATIONALE = (
     "At least one replayed candidate passed performance, correctness and stability gates."
 )
 NO_CORRECT_RATIONALE = "No candidate passed strict correctness filter in search phase."
-ITERATE_RATIONALE = (
-    "Correct/stable candidates exist but promotion uplift threshold is not met."
-)
+ITERATE_RATIONALE = "Correct/stable candidates exist but promotion uplift threshold is not met."
 UNSTABLE_RATIONALE = "No replayed candidate passed both the correctness and stability gates."
 
 

@@ -50,7 +50,9 @@ def validate_space(space: object) -> tuple[list[str], list[int], list[int], list
     checks.instance(space, SearchSpace, "space")
     assert isinstance(space, SearchSpace)
 
-    kernels = [checks.name(k, "kernels") for k in checks.non_empty_sequence(space.kernels, "kernels")]
+    kernels = [
+        checks.name(k, "kernels") for k in checks.non_empty_sequence(space.kernels, "kernels")
+    ]
     checks.no_duplicates(kernels, "kernels")
 
     widths = [
@@ -84,9 +86,7 @@ def validate_space(space: object) -> tuple[list[str], list[int], list[int], list
 
     total = len(kernels) * len(widths) * len(unrolls) * len(locals_)
     if total > cap:
-        checks.fail(
-            errors.TOO_LARGE, "space", f"{total} candidates exceed the cap of {cap}"
-        )
+        checks.fail(errors.TOO_LARGE, "space", f"{total} candidates exceed the cap of {cap}")
     return kernels, widths, unrolls, locals_
 
 

@@ -49,4 +49,6 @@ def build_replay_plan(
                     base_seed + idx * SEED_STRIDE_CANDIDATE + session * SEED_STRIDE_SESSION + run
                 )
                 tags.append(f"{cid}_s{session}_r{run}")
-    return ReplayPlan(tuple(out_ids), tuple(out_sessions), tuple(out_runs), tuple(seeds), tuple(tags))
+    return ReplayPlan(
+        tuple(out_ids), tuple(out_sessions), tuple(out_runs), tuple(seeds), tuple(tags)
+    )

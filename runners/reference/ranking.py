@@ -103,9 +103,11 @@ def rank_candidates(
     pool = valid if valid else entries
 
     if objective == "delta":
+
         def key(e: RankedCandidate) -> tuple[float, float]:
             d = e.delta_vs_baseline_percent
             return (d if d is not None else NO_DELTA_KEY, e.gflops)
+
         ranked = sorted(pool, key=key, reverse=True)
     else:
         ranked = sorted(pool, key=lambda e: e.gflops, reverse=True)

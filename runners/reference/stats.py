@@ -35,11 +35,12 @@ def validate_samples(samples: object, field: str = "samples") -> npt.NDArray[np.
     kinds = set(map(type, items))
     if kinds <= {float, int}:
         try:
-            array = np.array(items, dtype=np.float64)
+            fast = np.array(items, dtype=np.float64)
         except OverflowError:
-            array = None
-        if array is not None and np.isfinite(array).all():
-            return array
+            pass  # an int too large for a double: the slow path names it
+        else:
+            if np.isfinite(fast).all():
+                return fast
     # Slow path: find the first offending element, in order, as the Rust port does.
     for item in items:
         checks.finite_real(item, field)

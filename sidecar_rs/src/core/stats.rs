@@ -255,9 +255,15 @@ mod tests {
         let mut z = vec![-1.0, 1.0];
         assert_eq!(stats_of(&mut z, "samples").unwrap().cv, None);
         let mut huge = vec![f64::MAX, f64::MAX];
-        assert_eq!(stats_of(&mut huge, "samples").unwrap_err().code, ErrorCode::Overflow);
+        assert_eq!(
+            stats_of(&mut huge, "samples").unwrap_err().code,
+            ErrorCode::Overflow
+        );
         let mut spread = vec![1e200, -1e200];
-        assert_eq!(stats_of(&mut spread, "samples").unwrap_err().code, ErrorCode::Overflow);
+        assert_eq!(
+            stats_of(&mut spread, "samples").unwrap_err().code,
+            ErrorCode::Overflow
+        );
         assert!(check_samples(&[1.0, f64::NAN], "samples").is_err());
         assert!(check_samples(&[], "samples").is_err());
     }
