@@ -265,7 +265,9 @@ def run_search(
         for index, c in enumerate(bench):
             progress("benchmark", len(results), total_units, f"{c.candidate_id} @ {size}")
             seed = config.seed + size + 1000 * index
-            results.append(executor.measure(c, size, config.runs, config.warmup, seed))
+            results.append(
+                _core_timing(backend, executor.measure(c, size, config.runs, config.warmup, seed))
+            )
     progress("benchmark", total_units, total_units, "done")
     phases["benchmark"] = time.perf_counter() - clock
 
@@ -296,16 +298,15 @@ def run_search(
             sessions: list[ExecResult] = []
             for session in range(config.sessions):
                 progress("replay", done, total_sessions, f"{pid} session {session}")
-                sessions.append(
-                    executor.replay_session(
-                        candidate,
-                        entry.size,
-                        session,
-                        config.sessions,
-                        seeds[(pid, session)],
-                        config.warmup,
-                    )
+                result = executor.replay_session(
+                    candidate,
+                    entry.size,
+                    session,
+                    config.sessions,
+                    seeds[(pid, session)],
+                    config.warmup,
                 )
+                sessions.append(_core_timing(backend, result))
                 done += 1
             replays.append(
                 _evaluate(
@@ -370,3 +371,10 @@ def _evaluate(
         [s.to_replay_sample() for s in sessions], base, config.gates
     )
     return ReplayOutcome(rank, candidate.candidate_id, size, pid, tuple(sessions), evaluation, base)
+
+
+def _core_timing(backend: Backend, result: ExecResult) -> ExecResult:
+    """Time and GFLOPS of a measured result from the core's ``summarize`` of its launches."""
+    if not result.ok or not result.times_ms:
+        return result
+    return result.with_time_stats(backend.summarize(result.times_ms))

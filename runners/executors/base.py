@@ -9,11 +9,11 @@ the reason, so one bad kernel never ends a run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from runners.backend import Backend
-from runners.types import Candidate, Measurement, ReplaySample
+from runners.types import Candidate, Measurement, ReplaySample, Stats
 
 Status = Literal["completed", "failed"]
 
@@ -42,10 +42,22 @@ class ExecResult:
     max_error: float | None = None
     runs: int = 0
     reason: str | None = None
+    times_ms: tuple[float, ...] = ()
+    """Raw per-launch times when the executor measured them (the recorded one has none)."""
 
     @property
     def ok(self) -> bool:
         return self.status == "completed"
+
+    def with_time_stats(self, stats: Stats) -> ExecResult:
+        """This result with its time and GFLOPS taken from the core's summary of its runs.
+
+        The search asks the backend (``summarize``) for the statistics of the raw launch
+        times, so that this step, like every deterministic one, is shadowed too.
+        """
+        if not self.ok or stats.mean <= 0.0:
+            return self
+        return replace(self, avg_time_ms=stats.mean, gflops=gflops_of(self.size, stats.mean))
 
     @staticmethod
     def failed(candidate_id: str, size: int, reason: str) -> ExecResult:

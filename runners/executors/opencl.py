@@ -277,4 +277,6 @@ def _result(cid: str, size: int, times: list[float], error: float) -> ExecResult
         return ExecResult.failed(cid, size, "result contains NaN or infinity")
     if avg <= 0.0:
         return ExecResult.failed(cid, size, "device reported a zero kernel time")
-    return ExecResult(cid, size, "completed", gflops_of(size, avg), avg, error, len(times))
+    return ExecResult(
+        cid, size, "completed", gflops_of(size, avg), avg, error, len(times), times_ms=tuple(times)
+    )
