@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import resource
+import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -92,18 +91,38 @@ class Row:
         return self.python_s / self.rust_s if self.rust_s > 0 else float("inf")
 
 
-def peak_memory_of_reference_enumerate(n: int) -> tuple[float, float]:
-    """(tracemalloc peak MiB, process max RSS MiB) of the reference's enumerate of n."""
-    space = space_of(n)
-    py = PythonBackend()
-    gc.collect()
+_MEMORY_PROBE = """
+import gc, resource, sys, tracemalloc
+sys.path[:0] = [{bench!r}, {root!r}]
+from bench_backends import space_of
+from runners.reference import PythonBackend
+space = space_of({n})
+gc.collect()
+if {traced}:
     tracemalloc.start()
-    table = py.enumerate_candidates(space)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del table
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20, rss_kib / 1024
+table = PythonBackend().enumerate_candidates(space)
+if {traced}:
+    print(tracemalloc.get_traced_memory()[1] / 2**20)
+else:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_memory_of_reference_enumerate(n: int) -> tuple[float, float]:
+    """(tracemalloc peak MiB, max RSS MiB) of the reference's enumerate of n candidates.
+
+    Each figure comes from a fresh interpreter that does only that (tracemalloc's own
+    bookkeeping would inflate the RSS, so the two are measured in separate processes).
+    """
+    here = Path(__file__).resolve().parent
+
+    def probe(traced: bool) -> float:
+        code = _MEMORY_PROBE.format(bench=str(here), root=str(here.parent), n=n, traced=traced)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        run.check_returncode()
+        return float(run.stdout)
+
+    return probe(True), probe(False)
 
 
 def run_enumerate(space: SearchSpace, backend: Any) -> Any:
@@ -172,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(table)
         console.print(
             f"reference enumerate {mem_n:.0e}: tracemalloc peak {tm_peak:.1f} MiB, "
-            f"process max RSS {rss:.1f} MiB"
+            f"max RSS of a process doing only that {rss:.1f} MiB"
         )
     except ImportError:
         print(f"{'op':<22}{'python (s)':>12}{'rust (s)':>12}{'speed-up':>10}  equal")
