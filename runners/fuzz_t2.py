@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -327,6 +327,31 @@ def _enumerate_observe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping
 
 
 enumerate_calls = mostly(valid_spaces().map(lambda s: call(s)), invalid_spaces())
+
+
+def _space_from_bytes(raw: bytes) -> SearchSpace:
+    """A small space (at most 16 candidates) decoded from 13 bytes; all-zero bytes decode to
+    the smallest one, so Hypothesis' byte shrinking still shrinks the space."""
+    b = raw.ljust(13, b"\0")
+
+    def pick(items: Sequence[T], count: int, start: int) -> list[T]:
+        return list(dict.fromkeys(items[b[start + i] % len(items)] for i in range(count)))
+
+    return SearchSpace(
+        pick(KERNEL_EDGES, 1 + b[0] % 2, 4),
+        pick(range(1, 17), 1 + b[1] % 2, 6),
+        pick(range(65), 1 + b[2] % 2, 8),
+        pick(LOCAL_EDGES, 1 + b[3] % 2, 10),
+        top_k=None if b[12] < 128 else 1 + b[12] % 16,
+    )
+
+
+small_space_calls = st.binary(min_size=13, max_size=13).map(
+    lambda raw: call(_space_from_bytes(raw))
+)
+"""Small valid spaces drawn as one byte string: Hypothesis spends most of a structured
+draw's time on bookkeeping, so this is the strategy for throughput (``bench/bench_fuzz.py``);
+the gate uses the structured ones, which reach more edges."""
 
 # ---------------------------------------------------------------------- build_replay_plan
 

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runners.backend import OPS
-from runners.fuzz_t2 import FUZZ_SPECS, VALID_CALLS, NumpyCodec
+from runners.fuzz_t2 import FUZZ_SPECS, VALID_CALLS, NumpyCodec, _space_from_bytes
 from runners.reference import PythonBackend
 from runners.shadow_t2 import CODEC, TARGET
+from runners.types import SearchSpace
 from shadow.fuzz import FuzzConfig, Fuzzer, Pair
 from t2_sidecar.errors import ERROR_CODES, InvalidInputError
 
@@ -113,3 +114,11 @@ def test_throughput_on_small_spaces() -> None:
     wall = time.perf_counter() - t0
     print(f"\nenumerate_candidates: {result.examples / wall:.0f} differential examples/s")
     assert result.examples == 300
+
+
+@given(raw=st.binary(min_size=13, max_size=13))
+def test_compact_small_spaces_are_valid_and_small(raw: bytes) -> None:
+    space = _space_from_bytes(raw)
+    table = PythonBackend().enumerate_candidates(space)
+    assert 1 <= table.total <= 16
+    assert _space_from_bytes(bytes(13)) == SearchSpace(["tile20"], [1], [0], [(1, 1)])
