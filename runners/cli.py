@@ -57,6 +57,16 @@ OPENCL_DEFAULTS: dict[str, Any] = {
 SHADOW_MODES = ("off", "sync", "async", "strict")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only when there is one: options whose default depends on the
+    executor say so in their own help text instead of printing "(default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class UsageError(Exception):
     """A bad option: reported in one line, exit code 2."""
 
@@ -123,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
             "3 divergence in strict shadow mode. Shadow mode can also be switched on by the "
             "environment (T2_SHADOW=1 and related T2_SHADOW_* variables)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     g = p.add_argument_group("executor and backend")
     g.add_argument(
@@ -280,11 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sh.add_argument(
         "--shadow-primary",
-        choices=BACKEND_NAMES,
-        help="primary backend whose answers the run uses (default: --backend)",
+        metavar="NAME",
+        help="primary implementation whose answers the run uses (default: --backend)",
     )
     sh.add_argument(
-        "--shadow-secondary", choices=BACKEND_NAMES, help="shadow backend (default: the other one)"
+        "--shadow-secondary",
+        metavar="NAME",
+        help="shadow implementation (default: the other backend)",
+    )
+    sh.add_argument(
+        "--shadow-target",
+        metavar="MODULE:ATTR",
+        help="shadow target registering the implementations that --shadow-primary and "
+        "--shadow-secondary name (default: runners.shadow_t2:TARGET, i.e. python and rust; "
+        "tests use it to inject a deliberately wrong implementation)",
     )
     sh.add_argument(
         "--shadow-mode",
@@ -473,6 +492,7 @@ def _shadow_requested(args: argparse.Namespace) -> bool:
         or args.shadow_mode is not None
         or args.shadow_primary
         or args.shadow_secondary
+        or args.shadow_target
     )
 
 
@@ -506,6 +526,8 @@ def _shadow_options(args: argparse.Namespace, run_id: str) -> Any | None:
         "mode": mode,
         "run_id": run_id,
     }
+    if args.shadow_target is not None:
+        kwargs["target"] = args.shadow_target
     if args.shadow_sample_rate is not None:
         kwargs["sample_rate"] = args.shadow_sample_rate
     if args.shadow_timeout is not None:

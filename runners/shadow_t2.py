@@ -37,7 +37,7 @@ from runners.types import (
 from shadow.compare import EXACT, ComparePolicy
 from shadow.counters import RunCounters, format_counters
 from shadow.dispatcher import MODES, Dispatcher
-from shadow.registry import DivergenceContext, OpSpec, Severity, Target
+from shadow.registry import DivergenceContext, OpSpec, Severity, Target, load_target
 
 CODEC = NumpyCodec(
     [
@@ -176,6 +176,9 @@ TARGET = make_target()
 # ---------------------------------------------------------------------- runner entry point
 
 
+DEFAULT_TARGET = "runners.shadow_t2:TARGET"
+
+
 class ShadowUnavailableError(RuntimeError):
     """A backend asked for cannot be built (e.g. the Rust extension is not compiled)."""
 
@@ -189,6 +192,8 @@ class ShadowOptions:
     timeout_s: float = 5.0
     log_path: Path = Path("reports/shadow.jsonl")
     run_id: str | None = None
+    target: str = DEFAULT_TARGET
+    """Import spec of the target whose implementations ``primary`` and ``shadow`` name."""
 
 
 @dataclass(frozen=True)
@@ -242,24 +247,41 @@ class ShadowSession:
         self.close()
 
 
-def _build(name: str) -> Backend:
+def _target(spec: str) -> Target:
+    if spec == DEFAULT_TARGET:
+        return TARGET
     try:
-        return get_backend(name)
+        target = load_target(spec)
+    except Exception as exc:
+        raise ShadowUnavailableError(f"cannot load shadow target {spec!r}: {exc}") from exc
+    return target
+
+
+def _build(target: Target, name: str) -> Backend:
+    try:
+        backend: Backend = target.make(name)
     except ImportError as exc:
         raise ShadowUnavailableError(f"backend {name!r} is not available: {exc}") from exc
+    except KeyError:
+        known = ", ".join(target.implementation_names)
+        raise ShadowUnavailableError(
+            f"no implementation {name!r} in target {target.import_spec!r} (known: {known})"
+        ) from None
+    return backend
 
 
 def start_shadow(options: ShadowOptions) -> ShadowSession:
     """Build both backends and a dispatcher; in ``off`` mode nothing is logged or compared."""
     if options.mode not in MODES:
         raise ValueError(f"shadow mode must be one of {', '.join(MODES)}, got {options.mode!r}")
-    primary = _build(options.primary)
+    target = _target(options.target)
+    primary = _build(target, options.primary)
     if options.mode == "off":
-        dispatcher = Dispatcher(TARGET, primary, primary, mode="off", run_id=options.run_id)
+        dispatcher = Dispatcher(target, primary, primary, mode="off", run_id=options.run_id)
         return ShadowSession(dispatcher, options)
-    shadow = _build(options.shadow)
+    shadow = _build(target, options.shadow)
     dispatcher = Dispatcher(
-        TARGET,
+        target,
         primary,
         shadow,
         mode=options.mode,
@@ -296,4 +318,5 @@ def options_from_env(env: Mapping[str, str] = os.environ) -> ShadowOptions | Non
         timeout_s=float(env.get("T2_SHADOW_TIMEOUT_S", defaults.timeout_s)),
         log_path=Path(env.get("T2_SHADOW_LOG", str(defaults.log_path))),
         run_id=env.get("T2_SHADOW_RUN_ID") or None,
+        target=env.get("T2_SHADOW_TARGET") or DEFAULT_TARGET,
     )

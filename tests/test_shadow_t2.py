@@ -159,13 +159,13 @@ def test_error_parity_on_t2(tmp_path: Path) -> None:
     assert d.close().by_op["build_replay_plan"].matched == 1
 
 
-def test_start_shadow_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import runners.shadow_t2 as shadow_t2
-
-    monkeypatch.setattr(shadow_t2, "TARGET", FAULTY)
-    monkeypatch.setattr(shadow_t2, "_build", FAULTY.make)
+def test_start_shadow_session(tmp_path: Path) -> None:
     options = ShadowOptions(
-        primary="python", shadow="swapped_rank", log_path=tmp_path / "s.jsonl", run_id="t"
+        primary="python",
+        shadow="swapped_rank",
+        log_path=tmp_path / "s.jsonl",
+        run_id="t",
+        target=FAULTY.import_spec,
     )
     session = start_shadow(options)
     session.backend.rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())

@@ -122,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
         colour = {"passed": "green", "failed": "bold red", "accepted": "yellow", "skipped": "dim"}[
             item.status
         ]
+        detail = f": {item.message}" if item.message else ""
         console.print(
-            f"[{colour}]{item.status:>8}[/] {item.suite}/{item.name}: {item.message}",
-            highlight=False,
+            f"[{colour}]{item.status:>8}[/] {item.suite}/{item.name}{detail}", highlight=False
         )
         if item.status == "failed" and item.replay:
             console.print(f"         replay: {item.replay}", highlight=False)
