@@ -43,6 +43,7 @@ lint: setup
 bench: setup
 	$(PY) bench/bench_backends.py
 	$(PY) bench/bench_dispatcher.py
+	$(PY) bench/bench_fuzz.py
 
 clean:
 	rm -rf .venv sidecar_rs/target t2_sidecar/*.so

@@ -30,10 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shadow.codec import JSON, digest_hex, protect
+from shadow.codec import digest_hex, protect
 from shadow.compare import DiffEntry, Outcome, Verdict, compare_outcomes, compare_values
 from shadow.counters import OpCounters, RunCounters, format_counters
-from shadow.events import divergence_event, side, utc_timestamp
+from shadow.events import divergence_event, encode_call, side, utc_timestamp
 from shadow.log import EventLog
 from shadow.registry import DivergenceContext, OpSpec, Target
 
@@ -600,13 +600,7 @@ class Dispatcher:
     ) -> tuple[str, str, dict[str, Any]]:
         severity = state.spec.severity(DivergenceContext(state.name, kind, p, s, verdict.diff))
         call_id = f"{self.run_id}-{next(self._seq):06d}"
-        extra: dict[str, Any] = {}
-        encoded: JSON | None
-        try:
-            encoded = state.codec.encode(*call_input)
-        except Exception as exc:
-            encoded = None
-            extra["input_error"] = f"{type(exc).__name__}: {exc}"
+        encoded, extra = encode_call(state.codec, *call_input)
         attrs = state.policy.compare_error_attrs
         fields = divergence_event(
             run_id=self.run_id,

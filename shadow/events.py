@@ -111,6 +111,17 @@ def replay_command(log_path: str | None, call_id: str) -> str:
     return f"shadow replay {log} --call {shlex.quote(call_id)}"
 
 
+def encode_call(
+    codec: Codec, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[JSON | None, dict[str, Any]]:
+    """The encoded input of a call, and the event fields saying why when it cannot be encoded
+    (a divergence is still worth logging without its input)."""
+    try:
+        return codec.encode(args, dict(kwargs)), {}
+    except Exception as exc:
+        return None, {"input_error": f"{type(exc).__name__}: {exc}"}
+
+
 def attach_input(fields: dict[str, Any], encoded: JSON | None, log: EventLog | None) -> None:
     """Fill ``input_digest``, ``input`` and ``input_ref`` (a blob when the JSON is large)."""
     if encoded is None:

@@ -37,7 +37,7 @@ from hypothesis.strategies import SearchStrategy
 from shadow.codec import JSON, protect
 from shadow.compare import Outcome, Verdict, compare_outcomes
 from shadow.dispatcher import new_run_id, run_side
-from shadow.events import divergence_event, side, signature, utc_timestamp
+from shadow.events import divergence_event, encode_call, side, signature, utc_timestamp
 from shadow.log import EventLog
 from shadow.registry import DivergenceContext, OpSpec, Target
 
@@ -319,13 +319,7 @@ class Fuzzer:
         codec = self.target.codec_for(check.op)
         self._seq += 1
         call_id = f"{self.run_id}-{self._seq:06d}"
-        extra: dict[str, Any] = {}
-        encoded: JSON | None
-        try:
-            encoded = codec.encode(args, dict(kwargs))
-        except Exception as exc:
-            encoded = None
-            extra["input_error"] = f"{type(exc).__name__}: {exc}"
+        encoded, extra = encode_call(codec, args, kwargs)
         attrs = spec.policy.compare_error_attrs
         fields = divergence_event(
             run_id=self.run_id,
