@@ -39,6 +39,7 @@ lint: setup
 	.venv/bin/mypy
 	cargo fmt --manifest-path sidecar_rs/Cargo.toml --check
 	cargo clippy --manifest-path sidecar_rs/Cargo.toml --all-targets -- -D warnings
+	cargo clippy --manifest-path sidecar_rs/Cargo.toml --all-targets --features python -- -D warnings
 
 bench: setup
 	$(PY) bench/bench_backends.py
