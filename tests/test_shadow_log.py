@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from shadow.log import BLOB_THRESHOLD, EventLog, load_input, read_events
 
 BIG = "x" * 100_000  # far above PIPE_BUF: atomicity must come from the lock, not the size
 
 
-def _write_many(path: str, tag: str, n: int) -> None:
-    log = EventLog(path)
+def _write_many(path: str, tag: str, n: int, lock: bool = False) -> None:
+    log = EventLog(path, lock=lock)
     for i in range(n):
         log.emit(
             "divergence", {"writer": tag, "i": i, "pad": BIG if i % 7 == 0 else "y" * (i % 300)}
@@ -38,9 +39,13 @@ def _check(path: Path, expected: int) -> None:
         assert obj["schema"] == "shadow.event/1"
 
 
-def test_threads_never_tear_lines(tmp_path: Path) -> None:
+LOCKING = pytest.mark.parametrize("lock", [False, True], ids=["single-write", "flock"])
+
+
+@LOCKING
+def test_threads_never_tear_lines(tmp_path: Path, lock: bool) -> None:
     path = tmp_path / "t.jsonl"
-    log = EventLog(path)
+    log = EventLog(path, lock=lock)
 
     def work(tag: int) -> None:
         for i in range(300):
@@ -55,16 +60,19 @@ def test_threads_never_tear_lines(tmp_path: Path) -> None:
     _check(path, 8 * 300)
 
 
-def test_processes_never_tear_lines(tmp_path: Path) -> None:
+@LOCKING
+def test_processes_never_tear_lines(tmp_path: Path, lock: bool) -> None:
     path = tmp_path / "p.jsonl"
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_write_many, args=(str(path), f"p{i}", 200)) for i in range(4)]
+    procs = [
+        ctx.Process(target=_write_many, args=(str(path), f"p{i}", 400, lock)) for i in range(4)
+    ]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    _check(path, 4 * 200)
+    _check(path, 4 * 400)
 
 
 def test_sigkill_mid_logging_leaves_parsable_lines(tmp_path: Path) -> None:
