@@ -51,6 +51,28 @@ class RewordedDecision(PythonBackend):
         return dataclasses.replace(d, rationale=d.rationale.upper())
 
 
+class PanickingRust:
+    """The real Rust backend, except that ranking hits a Rust panic (PyO3 raises
+    ``PanicException``, a ``BaseException``): the shadow must contain it."""
+
+    name = "panicking_rust"
+
+    def __init__(self) -> None:
+        from runners.rust_backend import RustBackend
+
+        self._inner = RustBackend()
+        self.version = self._inner.version
+
+    def __getattr__(self, op: str) -> object:
+        return getattr(self._inner, op)
+
+    def rank_candidates(self, *args, **kwargs) -> Ranking:  # type: ignore[no-untyped-def]
+        import t2_sidecar._native as native
+
+        native._panic_for_tests()
+        raise AssertionError("unreachable: the call above panics")
+
+
 TARGET = make_target(
     "tests.shadow_faulty_t2:TARGET",
     {
@@ -58,5 +80,6 @@ TARGET = make_target(
         "flipped_gate": FlippedGate,
         "drifting_scores": DriftingScores,
         "reworded_decision": RewordedDecision,
+        "panicking_rust": PanickingRust,
     },
 )

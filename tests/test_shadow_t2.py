@@ -142,6 +142,17 @@ def test_wrong_backend_events_and_replay(
     assert outcome.diverges and outcome.kind == "value_mismatch" and outcome.same_signature
 
 
+def test_real_rust_panic_in_the_shadow_is_contained(tmp_path: Path) -> None:
+    pytest.importorskip("runners.rust_backend")
+    log = tmp_path / "shadow.jsonl"
+    d = Dispatcher(FAULTY, "python", "panicking_rust", mode="sync", log=log)
+    ranking = d.wrap().rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())
+    assert ranking == PythonBackend().rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())
+    assert d.close().by_op["rank_candidates"].diverged == {"shadow_error": 1}
+    (event,) = divergences(log)
+    assert event["kind"] == "shadow_error" and "PanicException" in event["shadow"]["summary"]
+
+
 def test_python_primary_rust_or_reverse_is_symmetric(tmp_path: Path) -> None:
     """Either side may be primary: the wrong one as primary still reaches the caller."""
     d = Dispatcher(FAULTY, "swapped_rank", "python", log=tmp_path / "s.jsonl")
