@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runners.reference import PythonBackend
 from runners.rust_backend import RustBackend
-from runners.types import BaselineRule, Measurement, SearchSpace
+from runners.types import BaselineRule, GateThresholds, Measurement, ReplaySample, SearchSpace
 
 
 def space_of(n: int) -> SearchSpace:
@@ -141,6 +141,14 @@ def run_rank(measurements: list[Measurement], backend: Any) -> Any:
     return backend.rank_candidates(measurements, 1e-3, BaselineRule.original(), "delta")
 
 
+def run_evaluate(samples: list[ReplaySample], backend: Any) -> Any:
+    return backend.evaluate_replay(samples, 480.0, GateThresholds())
+
+
+def run_decide(results: list[Any], backend: Any) -> Any:
+    return backend.decide(1, results)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
@@ -162,7 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(3)
     samples = [rng.gauss(500.0, 25.0) for _ in range(sample_n)]
     cases.append((f"summarize {sample_n:.0e}", partial(run_summarize, samples)))
+    if sample_n != rank_n:
+        cases.append((f"summarize {rank_n:.0e}", partial(run_summarize, samples[:rank_n])))
     cases.append((f"rank {rank_n:.0e}", partial(run_rank, measurements_of(rank_n))))
+    replay = [
+        ReplaySample(rng.gauss(500.0, 5.0), rng.gauss(2.0, 0.01), rng.uniform(0.0, 1e-3))
+        for _ in range(rank_n)
+    ]
+    cases.append((f"evaluate_replay {rank_n:.0e}", partial(run_evaluate, replay)))
+    evaluation = py.evaluate_replay(replay[:10], 480.0)
+    results = [evaluation] * rank_n
+    cases.append((f"decide {rank_n:.0e}", partial(run_decide, results)))
 
     rows: list[Row] = []
     for label, call in cases:
