@@ -103,22 +103,22 @@ def enumerate_candidates(space: SearchSpace) -> CandidateTable:
                     ids.append(candidate_id(kernel, width, unroll, x, y))
                     scores.append(score(kernel, width, unroll, x, y))
 
-    order = sorted(range(total), key=lambda i: (-scores[i], ids[i]))
+    # Best score first, ties by id (code points): sort by id, then stably by score. Two
+    # plain-key sorts build no key tuples, which keeps a million-candidate space small.
+    order = sorted(range(total), key=ids.__getitem__)
+    order.sort(key=scores.__getitem__, reverse=True)  # reverse keeps equal keys in order
     if space.top_k is not None:
-        order = order[: space.top_k]
+        del order[space.top_k :]
 
     # Position i of the nested loops above decodes back to its list indexes (mixed radix).
     n_l, n_u, n_w = len(locals_), len(unrolls), len(widths)
-    rest_l = [divmod(i, n_l) for i in order]
-    rest_u = [divmod(r, n_u) for r, _ in rest_l]
-    rest_w = [divmod(r, n_w) for r, _ in rest_u]
     return CandidateTable(
         candidate_ids=tuple(ids[i] for i in order),
-        kernels=tuple(kernels[k] for k, _ in rest_w),
-        vector_widths=tuple(widths[w] for _, w in rest_w),
-        unroll_ks=tuple(unrolls[u] for _, u in rest_u),
-        local_xs=tuple(locals_[li][0] for _, li in rest_l),
-        local_ys=tuple(locals_[li][1] for _, li in rest_l),
+        kernels=tuple(kernels[i // (n_l * n_u * n_w)] for i in order),
+        vector_widths=tuple(widths[i // (n_l * n_u) % n_w] for i in order),
+        unroll_ks=tuple(unrolls[i // n_l % n_u] for i in order),
+        local_xs=tuple(locals_[i % n_l][0] for i in order),
+        local_ys=tuple(locals_[i % n_l][1] for i in order),
         scores=tuple(scores[i] for i in order),
         total=total,
     )

@@ -309,13 +309,29 @@ impl Enumeration {
     }
 
     /// The ids of the output rows, concatenated in output order, with their end offsets.
+    /// Big results are written by two threads, each into its own half, then joined.
     pub fn ordered_ids(&self) -> (Vec<u8>, Vec<usize>) {
-        let mut buf = Vec::with_capacity(self.rows.len() * 28);
-        let mut ends = Vec::with_capacity(self.rows.len());
-        for &flat in &self.rows {
-            self.ids.write(flat, &mut buf);
-            ends.push(buf.len());
+        let write = |rows: &[usize]| {
+            let mut buf = Vec::with_capacity(rows.len() * 28);
+            let mut ends = Vec::with_capacity(rows.len());
+            for &flat in rows {
+                self.ids.write(flat, &mut buf);
+                ends.push(buf.len());
+            }
+            (buf, ends)
+        };
+        if self.rows.len() < PARALLEL_MIN || worker_threads() < 2 {
+            return write(&self.rows);
         }
+        let (head, tail) = self.rows.split_at(self.rows.len() / 2);
+        let ((mut buf, mut ends), (tail_buf, tail_ends)) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| write(tail));
+            let first = write(head);
+            (first, second.join().expect("id writer thread panicked"))
+        });
+        let offset = buf.len();
+        buf.extend_from_slice(&tail_buf);
+        ends.extend(tail_ends.iter().map(|&end| end + offset));
         (buf, ends)
     }
 
@@ -341,6 +357,29 @@ fn push_u32(buf: &mut Vec<u8>, value: u32) {
         }
     }
     buf.extend_from_slice(&digits[i..]);
+}
+
+/// Spaces at least this large use a second thread for the id work.
+const PARALLEL_MIN: usize = 100_000;
+
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Sorts each `(lo, hi)` group of `rows` (a slice starting at row `offset`) by id.
+fn sort_groups(parts: &IdParts, rows: &mut [usize], offset: usize, groups: &[(usize, usize)]) {
+    let mut group: Vec<(u128, usize)> = Vec::new();
+    for &(lo, hi) in groups {
+        if hi - lo > 1 {
+            let slice = &mut rows[lo - offset..hi - offset];
+            group.clear();
+            group.extend(slice.iter().map(|&f| (parts.prefix(f), f)));
+            group.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| parts.cmp(a.1, b.1)));
+            for (slot, &(_, f)) in slice.iter_mut().zip(&group) {
+                *slot = f;
+            }
+        }
+    }
 }
 
 /// Enumerates and sorts a validated space (score descending, then id ascending).
@@ -425,23 +464,28 @@ pub fn enumerate(space: &Space<'_>) -> Enumeration {
         next[r] += 1;
     }
 
-    // Order each group of equal scores by id, up to top_k.
+    // Order each group of equal scores by id, up to top_k. Groups are independent, so big
+    // spaces split them between two threads at a group boundary near the middle.
     let keep = space.top_k.map_or(total, |k| k.min(total));
-    let mut group: Vec<(u128, usize)> = Vec::new();
-    for r in 0..n_ranks {
-        let (lo, hi) = (starts[r], starts[r + 1]);
-        if lo >= keep {
-            break;
+    let groups: Vec<(usize, usize)> = (0..n_ranks)
+        .map(|r| (starts[r], starts[r + 1]))
+        .take_while(|&(lo, _)| lo < keep)
+        .collect();
+    let split = if keep >= PARALLEL_MIN && worker_threads() > 1 {
+        groups.partition_point(|&(lo, _)| lo < keep / 2)
+    } else {
+        groups.len()
+    };
+    let (first, second) = groups.split_at(split);
+    let cut = second.first().map_or(rows.len(), |&(lo, _)| lo);
+    let (head, tail) = rows.split_at_mut(cut);
+    std::thread::scope(|scope| {
+        if !second.is_empty() {
+            let parts = &parts;
+            scope.spawn(move || sort_groups(parts, tail, cut, second));
         }
-        if hi - lo > 1 {
-            group.clear();
-            group.extend(rows[lo..hi].iter().map(|&f| (parts.prefix(f), f)));
-            group.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| parts.cmp(a.1, b.1)));
-            for (slot, &(_, f)) in rows[lo..hi].iter_mut().zip(&group) {
-                *slot = f;
-            }
-        }
-    }
+        sort_groups(&parts, head, 0, first);
+    });
     rows.truncate(keep);
     let score_slots: Vec<usize> = rows
         .iter()
