@@ -61,51 +61,29 @@ FLOAT_POLICY = ComparePolicy(float_ulps=64, float_rel=1e-12, float_abs=1e-12)
 """summarize / evaluate_replay: 64 ULPs, or 1e-12 relative, or 1e-12 absolute."""
 
 
-def _values(ctx: DivergenceContext) -> tuple[Any, Any] | None:
-    if ctx.kind != "value_mismatch":
-        return None
-    return ctx.primary.value, ctx.shadow.value
+def _critical_when(
+    result_type: type, decisive: Callable[[Any], Any]
+) -> Callable[[DivergenceContext], Severity | None]:
+    """A severity classifier for one op: a value mismatch is ``critical`` when it changes
+    what the runner decides from the result (``decisive`` of it), else ``minor``. Other
+    kinds keep their default severity (None)."""
+
+    def classify(ctx: DivergenceContext) -> Severity | None:
+        if ctx.kind != "value_mismatch":
+            return None
+        p, s = ctx.primary.value, ctx.shadow.value
+        if not isinstance(p, result_type) or not isinstance(s, result_type):
+            return "critical"
+        return "critical" if decisive(p) != decisive(s) else "minor"
+
+    return classify
 
 
-def _enumerate_severity(ctx: DivergenceContext) -> Severity | None:
-    pair = _values(ctx)
-    if pair is None:
-        return None
-    p, s = pair
-    if not isinstance(p, CandidateTable) or not isinstance(s, CandidateTable):
-        return "critical"
-    return "critical" if p.candidate_ids != s.candidate_ids or p.total != s.total else "minor"
-
-
-def _plan_severity(ctx: DivergenceContext) -> Severity | None:
-    return "critical" if _values(ctx) is not None else None  # every field drives execution
-
-
-def _summarize_severity(ctx: DivergenceContext) -> Severity | None:
-    pair = _values(ctx)
-    if pair is None:
-        return None
-    p, s = pair
-    if not isinstance(p, Stats) or not isinstance(s, Stats):
-        return "critical"
-    return "critical" if p.count != s.count or (p.cv is None) != (s.cv is None) else "minor"
-
-
-def _rank_severity(ctx: DivergenceContext) -> Severity | None:
-    pair = _values(ctx)
-    if pair is None:
-        return None
-    p, s = pair
-    if not isinstance(p, Ranking) or not isinstance(s, Ranking):
-        return "critical"
-
-    def decisive(r: Ranking) -> tuple[Any, ...]:
-        order = tuple((e.candidate_id, e.size, e.correctness_passed) for e in r.ranked)
-        sizes = tuple(size for size, _ in r.baseline_by_size)
-        counts = (r.valid_count, r.completed_count, r.failed_count, r.used_fallback_pool)
-        return order, sizes, counts
-
-    return "critical" if decisive(p) != decisive(s) else "minor"
+def _ranking_decisive(r: Ranking) -> tuple[Any, ...]:
+    order = tuple((e.candidate_id, e.size, e.correctness_passed) for e in r.ranked)
+    sizes = tuple(size for size, _ in r.baseline_by_size)
+    counts = (r.valid_count, r.completed_count, r.failed_count, r.used_fallback_pool)
+    return order, sizes, counts
 
 
 def _gates(e: ReplayEvaluation) -> tuple[bool, bool, bool, bool]:
@@ -117,33 +95,19 @@ def _gates(e: ReplayEvaluation) -> tuple[bool, bool, bool, bool]:
     )
 
 
-def _evaluate_severity(ctx: DivergenceContext) -> Severity | None:
-    pair = _values(ctx)
-    if pair is None:
-        return None
-    p, s = pair
-    if not isinstance(p, ReplayEvaluation) or not isinstance(s, ReplayEvaluation):
-        return "critical"
-    return "critical" if _gates(p) != _gates(s) else "minor"
-
-
-def _decide_severity(ctx: DivergenceContext) -> Severity | None:
-    pair = _values(ctx)
-    if pair is None:
-        return None
-    p, s = pair
-    if not isinstance(p, Decision) or not isinstance(s, Decision):
-        return "critical"
-    return "critical" if (p.hint, p.promoted) != (s.hint, s.promoted) else "minor"
-
-
 _SPECS: tuple[tuple[str, ComparePolicy, Callable[[DivergenceContext], Severity | None]], ...] = (
-    ("enumerate_candidates", EXACT, _enumerate_severity),
-    ("build_replay_plan", EXACT, _plan_severity),
-    ("summarize", FLOAT_POLICY, _summarize_severity),
-    ("rank_candidates", EXACT, _rank_severity),
-    ("evaluate_replay", FLOAT_POLICY, _evaluate_severity),
-    ("decide", EXACT, _decide_severity),
+    # Order and ids drive what gets benchmarked; scores alone do not.
+    (
+        "enumerate_candidates",
+        EXACT,
+        _critical_when(CandidateTable, lambda t: (t.candidate_ids, t.total)),
+    ),
+    # Every field of a plan (ids, seeds, tags) drives execution.
+    ("build_replay_plan", EXACT, _critical_when(ReplayPlan, lambda plan: plan)),
+    ("summarize", FLOAT_POLICY, _critical_when(Stats, lambda st: (st.count, st.cv is None))),
+    ("rank_candidates", EXACT, _critical_when(Ranking, _ranking_decisive)),
+    ("evaluate_replay", FLOAT_POLICY, _critical_when(ReplayEvaluation, _gates)),
+    ("decide", EXACT, _critical_when(Decision, lambda d: (d.hint, d.promoted))),
 )
 assert tuple(name for name, _, _ in _SPECS) == OPS
 
