@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shadow.config import ConfigError, default_target
+from shadow.commands._common import add_target_options, chosen_ops, target_or_none
 
 DEFAULT_LOG = Path("reports/fuzz.jsonl")
 DEFAULT_DATABASE = Path(".hypothesis/shadow-fuzz")
@@ -30,14 +30,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="fuzz every registered op on both implementations; log shrunk divergences",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument(
-        "--target",
-        metavar="MOD:ATTR",
-        help="target (default: $SHADOW_TARGET or [tool.shadow] target)",
-    )
-    p.add_argument(
-        "--ops", metavar="A,B", help="comma-separated ops (default: all with a strategy)"
-    )
+    add_target_options(p)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
         "--examples", type=int, default=None, metavar="N", help="examples per op (default 200)"
@@ -54,10 +47,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"event log (default {DEFAULT_LOG})",
     )
-    p.add_argument(
-        "--primary", default=None, help="primary implementation name (default: target's)"
-    )
-    p.add_argument("--shadow", default=None, help="shadow implementation name (default: target's)")
     db = p.add_mutually_exclusive_group()
     db.add_argument(
         "--database",
@@ -75,17 +64,17 @@ def run(args: argparse.Namespace) -> int:
 
     from shadow.fuzz import FuzzConfig, Fuzzer, Pair
     from shadow.log import EventLog
-    from shadow.registry import load_target
 
     console = Console(stderr=False)
-    try:
-        spec = args.target or default_target()
-        target = load_target(spec)
-        pair = Pair.of(target, args.primary, args.shadow)
-    except (ConfigError, ImportError, AttributeError, TypeError, KeyError) as exc:
-        console.print(f"[red]shadow fuzz: cannot load the target: {exc}[/]", highlight=False)
+    target = target_or_none(args, console, "fuzz")
+    if target is None:
         return 3
-    ops = [o.strip() for o in args.ops.split(",") if o.strip()] if args.ops else None
+    try:
+        pair = Pair.of(target, args.primary, args.shadow)
+    except KeyError as exc:
+        console.print(f"[red]shadow fuzz: {exc.args[0]}[/]", highlight=False)
+        return 3
+    ops = chosen_ops(args)
     if args.examples is not None and args.examples < 1:
         console.print("[red]shadow fuzz: --examples must be >= 1[/]")
         return 2
@@ -127,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
         "diverged",
         "findings",
     ):
-        table.add_column(col, justify="left" if col == "op" else "right")
+        if col == "op":  # op names are what a reader scans for: never cut them
+            table.add_column(col, no_wrap=True, min_width=max(len(r.op) for r in report.results))
+        else:
+            table.add_column(col, justify="right")
     for r in report.results:
         table.add_row(
             r.op,

@@ -12,7 +12,8 @@ from typing import Any
 
 from rich.console import Console
 
-from shadow.config import ConfigError, configured_path, default_target
+from shadow.commands._common import add_target_options, chosen_ops, target_or_none
+from shadow.config import configured_path
 
 DEFAULT_SUMMARY = Path("reports/gate.md")
 DEFAULT_JUNIT = Path("reports/gate-junit.xml")
@@ -25,11 +26,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="CI gate: replay the corpus, fuzz a fixed budget, compare with the baseline",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument(
-        "--target",
-        metavar="MOD:ATTR",
-        help="target (default: $SHADOW_TARGET or [tool.shadow] target)",
-    )
+    add_target_options(p)
     p.add_argument(
         "--corpus",
         type=Path,
@@ -51,7 +48,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="fuzz examples per op (default: from HYPOTHESIS_PROFILE, ci=400)",
     )
-    p.add_argument("--ops", metavar="A,B", help="only these ops")
     p.add_argument("--no-fuzz", action="store_true", help="corpus and baseline only")
     p.add_argument(
         "--junit",
@@ -74,21 +70,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"event log (default {DEFAULT_LOG})",
     )
-    p.add_argument("--primary", default=None, help="primary implementation name")
-    p.add_argument("--shadow", default=None, help="shadow implementation name")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from shadow.gate import GateConfig, profile_examples, run_gate
     from shadow.gate_report import write_reports
-    from shadow.registry import load_target
 
     console = Console()
-    try:
-        target = load_target(args.target or default_target())
-    except (ConfigError, ImportError, AttributeError, TypeError) as exc:
-        console.print(f"[red]shadow gate: cannot load the target: {exc}[/]", highlight=False)
+    target = target_or_none(args, console, "gate")
+    if target is None:
         return 3
     try:
         examples = args.examples if args.examples is not None else profile_examples()
@@ -102,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         corpus=args.corpus or configured_path("corpus", "tests/corpus"),
         baseline=args.baseline or configured_path("baseline", "shadow-baseline.json"),
         examples=examples,
-        ops=tuple(o.strip() for o in args.ops.split(",") if o.strip()) if args.ops else None,
+        ops=chosen_ops(args),
         log=args.log,
         primary=args.primary,
         shadow=args.shadow,
