@@ -40,6 +40,13 @@ impl From<PyErr> for Fail {
 
 type R<T> = Result<T, Fail>;
 
+/// Lets every `#[pyfunction]` return `R<T>` and use `?` on core and Python errors alike.
+impl From<Fail> for PyErr {
+    fn from(fail: Fail) -> Self {
+        Python::attach(|py| into_py_err(py, fail))
+    }
+}
+
 fn into_py_err(py: Python<'_>, fail: Fail) -> PyErr {
     match fail {
         Fail::Py(err) => err,
@@ -335,30 +342,6 @@ impl<'py> InstanceBuilder<'py> {
 
 // ------------------------------------------------------------------ enumerate
 
-/// Enumerates and scores a search space; returns the CandidateTable columns
-/// `(ids, kernels, widths, unrolls, local_xs, local_ys, scores, total)`.
-#[pyfunction]
-fn enumerate_candidates<'py>(
-    py: Python<'py>,
-    kernels: &Bound<'py, PyAny>,
-    vector_widths: &Bound<'py, PyAny>,
-    unroll_k_values: &Bound<'py, PyAny>,
-    local_sizes: &Bound<'py, PyAny>,
-    top_k: &Bound<'py, PyAny>,
-    max_candidates: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    enumerate_impl(
-        py,
-        kernels,
-        vector_widths,
-        unroll_k_values,
-        local_sizes,
-        top_k,
-        max_candidates,
-    )
-    .map_err(|f| into_py_err(py, f))
-}
-
 fn int_list<'py>(
     obj: &Bound<'py, PyAny>,
     field: &'static str,
@@ -373,7 +356,10 @@ fn int_list<'py>(
     Ok((items, values))
 }
 
-fn enumerate_impl<'py>(
+/// Enumerates and scores a search space; returns the CandidateTable columns
+/// `(ids, kernels, widths, unrolls, local_xs, local_ys, scores, total)`.
+#[pyfunction]
+fn enumerate_candidates<'py>(
     py: Python<'py>,
     kernels: &Bound<'py, PyAny>,
     vector_widths: &Bound<'py, PyAny>,
@@ -503,16 +489,6 @@ fn build_replay_plan<'py>(
     sessions: &Bound<'py, PyAny>,
     runs: &Bound<'py, PyAny>,
     base_seed: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    plan_impl(py, candidate_ids, sessions, runs, base_seed).map_err(|f| into_py_err(py, f))
-}
-
-fn plan_impl<'py>(
-    py: Python<'py>,
-    candidate_ids: &Bound<'py, PyAny>,
-    sessions: &Bound<'py, PyAny>,
-    runs: &Bound<'py, PyAny>,
-    base_seed: &Bound<'py, PyAny>,
 ) -> R<Bound<'py, PyTuple>> {
     let items = non_empty_sequence(candidate_ids, "candidate_ids")?;
     let mut ids: Vec<Cow<'_, [u8]>> = Vec::with_capacity(items.len());
@@ -594,11 +570,7 @@ fn stats_tuple<'py>(py: Python<'py>, s: &stats::Stats) -> PyResult<Bound<'py, Py
 /// Summary statistics of a list or tuple of floats/ints; returns the Stats fields
 /// `(count, mean, std, min, p50, p95, max, cv)`.
 #[pyfunction]
-fn summarize<'py>(py: Python<'py>, samples: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    summarize_impl(py, samples).map_err(|f| into_py_err(py, f))
-}
-
-fn summarize_impl<'py>(py: Python<'py>, samples: &Bound<'py, PyAny>) -> R<Bound<'py, PyTuple>> {
+fn summarize<'py>(py: Python<'py>, samples: &Bound<'py, PyAny>) -> R<Bound<'py, PyTuple>> {
     let mut values = sample_values(samples, "samples")?;
     let big = values.len() >= DETACH_MIN;
     let s = maybe_detach(py, big, || stats::stats_of(&mut values, "samples"))?;
@@ -642,30 +614,6 @@ struct RowObjs<'py> {
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn rank_candidates<'py>(
-    py: Python<'py>,
-    measurements: &Bound<'py, PyAny>,
-    correctness_threshold: &Bound<'py, PyAny>,
-    baseline_rule: &Bound<'py, PyAny>,
-    objective: &Bound<'py, PyAny>,
-    measurement_cls: &Bound<'py, PyAny>,
-    rule_cls: &Bound<'py, PyAny>,
-    ranked_cls: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    rank_impl(
-        py,
-        measurements,
-        correctness_threshold,
-        baseline_rule,
-        objective,
-        measurement_cls,
-        rule_cls,
-        ranked_cls,
-    )
-    .map_err(|f| into_py_err(py, f))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn rank_impl<'py>(
     py: Python<'py>,
     measurements: &Bound<'py, PyAny>,
     correctness_threshold: &Bound<'py, PyAny>,
@@ -891,25 +839,6 @@ fn evaluate_replay<'py>(
     thresholds: &Bound<'py, PyAny>,
     sample_cls: &Bound<'py, PyAny>,
     thresholds_cls: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    evaluate_impl(
-        py,
-        samples,
-        baseline_gflops,
-        thresholds,
-        sample_cls,
-        thresholds_cls,
-    )
-    .map_err(|f| into_py_err(py, f))
-}
-
-fn evaluate_impl<'py>(
-    py: Python<'py>,
-    samples: &Bound<'py, PyAny>,
-    baseline_gflops: &Bound<'py, PyAny>,
-    thresholds: &Bound<'py, PyAny>,
-    sample_cls: &Bound<'py, PyAny>,
-    thresholds_cls: &Bound<'py, PyAny>,
 ) -> R<Bound<'py, PyTuple>> {
     let items = non_empty_sequence(samples, "samples")?;
     let mut g = Vec::with_capacity(items.len());
@@ -990,15 +919,6 @@ fn evaluate_impl<'py>(
 /// The promote/iterate/refine decision; returns `(hint, rationale, promoted)`.
 #[pyfunction]
 fn decide<'py>(
-    py: Python<'py>,
-    valid_count: &Bound<'py, PyAny>,
-    replay_results: &Bound<'py, PyAny>,
-    evaluation_cls: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    decide_impl(py, valid_count, replay_results, evaluation_cls).map_err(|f| into_py_err(py, f))
-}
-
-fn decide_impl<'py>(
     py: Python<'py>,
     valid_count: &Bound<'py, PyAny>,
     replay_results: &Bound<'py, PyAny>,
