@@ -60,12 +60,34 @@ def describe_pair(platform: Any, device: Any) -> str:
     return f"{platform.name.strip()} | {device.name.strip()}"
 
 
+_PROBE_SOURCE = "__kernel void probe(__global float *a) { a[get_global_id(0)] *= 2.0f; }"
+_probe_results: dict[str, str | None] = {}
+
+
+def compile_problem(platform: Any, device: Any) -> str | None:
+    """Why ``device`` cannot compile OpenCL C, or None when it can (cached per device).
+
+    Why probe: an installed driver is not a working one. PoCL's LLVM, for instance, rejects
+    CPUs newer than itself ("unknown target CPU 'generic'"), and the search would then mark
+    every candidate failed instead of choosing a device that works.
+    """
+    key = describe_pair(platform, device)
+    if key not in _probe_results:
+        try:
+            context = cl.Context([device])
+            cl.Program(context, _PROBE_SOURCE).build()
+            _probe_results[key] = None
+        except Exception as exc:  # any driver failure means "not usable"
+            _probe_results[key] = _short(str(exc))
+    return _probe_results[key]
+
+
 def select_device(selector: str | None = None) -> tuple[Any, Any]:
     """The device to use.
 
     ``selector`` is a case-insensitive substring of "platform | device" (e.g. "pocl",
     "rx 580", "nvidia"). Without one: the first GPU, else PoCL's CPU device, else the
-    first device of any kind.
+    first device of any kind, skipping devices that cannot compile a trivial kernel.
     """
     pairs = list_devices()
     if not pairs:
@@ -77,16 +99,24 @@ def select_device(selector: str | None = None) -> tuple[Any, Any]:
                 return platform, device
         known = "; ".join(describe_pair(p, d) for p, d in pairs)
         raise ExecutorError(f"no OpenCL device matches {selector!r}; available: {known}")
-    for platform, device in pairs:
+
+    def rank(pair: tuple[Any, Any]) -> int:
+        platform, device = pair
         if device.type & cl.device_type.GPU:
+            return 0
+        name = platform.name.lower()
+        return 1 if "portable computing language" in name or "pocl" in name else 2
+
+    problems = []
+    for platform, device in sorted(pairs, key=rank):
+        problem = compile_problem(platform, device)
+        if problem is None:
             return platform, device
-    for platform, device in pairs:
-        if (
-            "portable computing language" in platform.name.lower()
-            or "pocl" in platform.name.lower()
-        ):
-            return platform, device
-    return pairs[0]
+        problems.append(f"{describe_pair(platform, device)}: {problem}")
+    raise ExecutorError(
+        "no OpenCL device can compile a kernel (on Debian: apt-get install pocl-opencl-icd): "
+        + "; ".join(problems)
+    )
 
 
 @dataclass(frozen=True)
