@@ -66,8 +66,8 @@ def per_call(fn: Callable[[int], Any], n: int, repeats: int = 5) -> float:
 def bench_overhead(n: int) -> None:
     a, b = Noop(), Noop()
     direct = per_call(a.const, n)
-    off = Dispatcher(TOY, a, b, mode="off").wrap().const
-    sync_d = Dispatcher(TOY, a, b, mode="sync")
+    off = Dispatcher(TOY, primary=a, shadow=b, mode="off").wrap().const
+    sync_d = Dispatcher(TOY, primary=a, shadow=b, mode="sync")
     sync = sync_d.wrap().const
     t_off = per_call(off, n)
     t_sync = per_call(sync, n)
@@ -107,8 +107,8 @@ def bench_async(n: int) -> None:
             samples.append(time.perf_counter() - t0)
         return statistics.median(samples)
 
-    off = median_latency(Dispatcher(TOY, a, b, mode="off").wrap().sleep)
-    d = Dispatcher(TOY, a, b, mode="async", queue_size=64)
+    off = median_latency(Dispatcher(TOY, primary=a, shadow=b, mode="off").wrap().sleep)
+    d = Dispatcher(TOY, primary=a, shadow=b, mode="async", queue_size=64)
     on = median_latency(d.wrap().sleep)
     c = d.close().by_op["sleep"]
     ratio = on / off

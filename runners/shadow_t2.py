@@ -191,7 +191,7 @@ class ShadowReport:
 class ShadowSession:
     """A running shadow: use ``backend`` in place of the primary, then ``close()``."""
 
-    def __init__(self, dispatcher: Dispatcher, options: ShadowOptions) -> None:
+    def __init__(self, dispatcher: Dispatcher[Backend], options: ShadowOptions) -> None:
         self.dispatcher = dispatcher
         self.options = options
         self.backend: Backend = dispatcher.wrap()
@@ -241,13 +241,15 @@ def start_shadow(options: ShadowOptions) -> ShadowSession:
     target = _target(options.target)
     primary = _build(target, options.primary)
     if options.mode == "off":
-        dispatcher = Dispatcher(target, primary, primary, mode="off", run_id=options.run_id)
+        dispatcher: Dispatcher[Backend] = Dispatcher(
+            target, primary=primary, shadow=primary, mode="off", run_id=options.run_id
+        )
         return ShadowSession(dispatcher, options)
     shadow = _build(target, options.shadow)
     dispatcher = Dispatcher(
         target,
-        primary,
-        shadow,
+        primary=primary,
+        shadow=shadow,
         mode=options.mode,
         sample_rate=options.sample_rate,
         timeout_s=options.timeout_s,

@@ -146,7 +146,7 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
 def _short_repr(value: Any, limit: int = 200) -> str:
     try:
         text = repr(value)
-    except Exception as exc:  # a broken __repr__ must not break logging
+    except BaseException as exc:  # a broken __repr__ (even a panic) must not break logging
         text = f"<{type(value).__qualname__}: repr failed: {type(exc).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

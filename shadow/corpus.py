@@ -51,6 +51,8 @@ class Case:
     created: str
     call_id: str
     diverged_when_saved: bool
+    primary: str | None = None
+    shadow: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": CASE_SCHEMA, **{k: getattr(self, k) for k in self.__slots__}}
@@ -77,6 +79,8 @@ class Case:
                 created=str(data.get("created", "")),
                 call_id=str(data.get("call_id", "")),
                 diverged_when_saved=bool(data.get("diverged_when_saved", False)),
+                primary=data.get("primary"),
+                shadow=data.get("shadow"),
             )
         except KeyError as exc:
             raise CorpusError(f"case lacks the {exc.args[0]!r} key") from None
@@ -102,6 +106,8 @@ def case_from_event(
         created=now_iso(),
         call_id=str(event.get("call_id", "")),
         diverged_when_saved=diverged_now,
+        primary=(event.get("primary") or {}).get("name"),
+        shadow=(event.get("shadow") or {}).get("name"),
     )
 
 

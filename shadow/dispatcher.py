@@ -1,53 +1,68 @@
 """The shadow dispatcher: call the primary, run the shadow beside it, log what differs.
 
 The caller only ever sees the primary: its return value (the same object) or its exception
-(the same instance, re-raised). Everything the shadow does is contained here: exceptions of
-any kind (PyO3's ``PanicException`` is a ``BaseException``), hangs (async mode), mutating
-its input, huge or odd return values. Only ``KeyboardInterrupt``/``SystemExit`` raised in
-the main thread propagate, because they are the user stopping the program, and strict mode
-raises :class:`ShadowDivergenceError` on purpose.
+(the same instance). Everything the shadow side does is contained: whatever it raises
+(``SystemExit``, ``KeyboardInterrupt`` and PyO3's ``PanicException`` included), hangs (a
+hard timeout), huge or hostile results (a comparison under the same guard, a bounded diff),
+mutating its input (it works on a snapshot taken before the primary ran). With
+``isolation="process"`` it lives in a worker process, so a segfault, ``abort()`` or
+``os._exit`` costs a ``shadow_crash`` event and a fresh worker, not the caller's process.
+Only ``KeyboardInterrupt``/``SystemExit`` from the *primary* (the user or the program
+stopping) propagate, and strict mode raises :class:`ShadowDivergenceError` on purpose.
 
 Modes: ``off`` (the wrapped object's methods are the primary's bound methods: zero cost),
-``sync`` (shadow right after the primary, in the caller's thread), ``async`` (a bounded
-queue to one worker thread; a full queue skips the call, never blocks; each shadow call runs
-on a runner thread that is abandoned if it exceeds ``timeout_s``) and ``strict`` (sync, and a
-divergence raises). In sync mode a shadow cannot be interrupted, so one that takes longer
-than ``timeout_s`` is recorded as ``shadow_timeout`` after it returns.
+``sync`` (shadow right after the primary, in the caller's call), ``async`` (a queue bounded
+by count and by bytes, drained by one worker thread; a full queue skips the call before
+copying anything, never blocks; process isolation sends queued calls in batches) and
+``strict`` (sync, and a divergence raises). What the dispatcher decides about a call goes
+through :class:`shadow.judge.Judge`, the rule shared with fuzz, gate, replay and verify.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
+import pickle
 import queue
 import random
+import signal
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from shadow.codec import digest_hex, protect
-from shadow.compare import DiffEntry, Outcome, Verdict, compare_outcomes, compare_values
+from shadow.compare import strict_equal
 from shadow.counters import OpCounters, RunCounters, format_counters
-from shadow.events import divergence_event, encode_call, side, utc_timestamp
+from shadow.events import Implementation, Reporter, implementation_of
+from shadow.isolation import ISOLATIONS, Prepared, ShadowRunner
+from shadow.isolation.thread import (
+    InterruptWatcher,
+    ShadowUnavailable,
+    ThreadIsolation,
+    call_captured,
+)
+from shadow.judge import Judge, Judgement, is_atomic_input, run_primary
 from shadow.log import EventLog
-from shadow.registry import DivergenceContext, OpSpec, Target
+from shadow.outcome import Outcome
+from shadow.registry import OpSpec, Target
 
 MODES: tuple[str, ...] = ("off", "sync", "async", "strict")
-_ATOMIC: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes})
-_STOP = object()
+P = TypeVar("P")
 _perf = time.perf_counter
+_STOP = object()
 
 
 class ShadowDivergenceError(AssertionError):
     """Strict mode: the shadow disagreed with the primary on a call (see ``event``)."""
 
     def __init__(self, op: str, kind: str, severity: str, event: Mapping[str, Any]) -> None:
-        paths = ", ".join(d["path"] for d in event.get("diff", [])[:5])
+        paths = ", ".join(str(d.get("path")) for d in event.get("diff", [])[:5])
         super().__init__(f"{op}: {kind} ({severity}) at {paths or '-'}; {event.get('replay', '')}")
         self.op = op
         self.kind = kind
@@ -59,151 +74,100 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def _must_propagate(exc: BaseException) -> bool:
-    """Ctrl-C and sys.exit in the main thread are the user's, not the shadow's."""
-    return isinstance(exc, KeyboardInterrupt | SystemExit) and (
-        threading.current_thread() is threading.main_thread()
-    )
+@dataclass(frozen=True)
+class _Given:
+    """A picklable factory returning an implementation object given by value."""
 
+    impl: Any
 
-def run_side(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Outcome:
-    """Run one implementation, capturing whatever it returns or raises (and how long)."""
-    t0 = _perf()
-    try:
-        value = fn(*args, **kwargs)
-    except BaseException as exc:
-        if _must_propagate(exc):
-            raise
-        return Outcome(None, exc, _perf() - t0)
-    return Outcome(value, None, _perf() - t0)
-
-
-def _protect_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    for a in args:
-        if type(a) not in _ATOMIC:
-            protected: tuple[Any, ...] = protect(args)
-            return protected
-    return args
-
-
-def _same_input(a: Any, b: Any) -> bool:
-    try:
-        return (a == b) is True
-    except Exception:
-        return False
+    def __call__(self) -> Any:
+        return self.impl
 
 
 class _OpState:
     """Everything the hot path needs about one op, resolved once."""
 
-    __slots__ = ("codec", "counters", "name", "policy", "primary", "shadow", "spec", "sync_call")
+    __slots__ = ("counters", "judge", "name", "primary", "spec", "sync_call")
 
-    def __init__(self, spec: OpSpec, target: Target, primary: Any, shadow: Any) -> None:
+    def __init__(self, spec: OpSpec, primary: Any) -> None:
         self.spec = spec
         self.name = spec.name
-        self.policy = spec.policy
-        self.codec = target.codec_for(spec.name)
+        self.judge = Judge(spec)
         self.counters = OpCounters()
         self.primary: Callable[..., Any] = getattr(primary, spec.name)
-        self.shadow: Callable[..., Any] = getattr(shadow, spec.name)
-        self.sync_call: Callable[..., Any] = self.primary  # replaced by the dispatcher
+        self.sync_call: Callable[..., Any] = self.primary
 
 
+@dataclass(slots=True)
 class _Job:
-    __slots__ = ("args", "copied", "kwargs", "primary", "state")
+    """A sampled async call waiting for its shadow."""
 
-    def __init__(
-        self,
-        state: _OpState,
-        primary: Outcome,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        copied: bool,
-    ) -> None:
-        self.state = state
-        self.primary = primary
-        self.args = args
-        self.kwargs = kwargs
-        self.copied = copied
+    state: _OpState
+    primary: Outcome
+    prepared: Prepared
+    primary_after: bytes | None  # pickled input after the primary (mutation check)
+    atomic: bool
+    abandoned: bool = False  # counted as skipped at close while still running
+    done: bool = False  # judged and counted
 
 
-class _Runner:
-    """A daemon thread running shadow calls one at a time, so a hung one can be abandoned."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.abandoned = False
-        self._thread = threading.Thread(target=self._loop, name="shadow-runner", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is _STOP:
-                return
-            fn, args, kwargs, done, box = job
-            box.append(run_side(fn, args, kwargs))
-            done.set()
-            if self.abandoned:
-                return
-
-    def run(self, fn: Callable[..., Any], args: Any, kwargs: Any, timeout: float) -> Outcome | None:
-        done = threading.Event()
-        box: list[Outcome] = []
-        self._jobs.put((fn, args, kwargs, done, box))
-        if done.wait(timeout):
-            return box[0]
-        self.abandoned = True
-        return None
-
-    def stop(self) -> None:
-        self._jobs.put(_STOP)
-
-
-class Dispatcher:
+class Dispatcher(Generic[P]):
     """Shadow ``primary`` with ``shadow`` for the ops registered on ``target``.
 
-    ``primary``/``shadow`` are implementation objects or names for ``target.make``.
-    ``log`` is an :class:`EventLog`, a path (opened and closed by the dispatcher) or None
-    (count only). ``deterministic_sampling`` samples by input digest, so the same input is
-    always (or never) shadowed. ``strict=True`` (or mode ``"strict"``) raises
-    :class:`ShadowDivergenceError` on divergence (sync only).
+    ``primary``/``shadow`` are implementation objects or names for ``target.make`` (the
+    target's default pair when omitted). ``isolation`` is ``"thread"`` (in-process) or
+    ``"process"`` (a worker process built from the shadow's name, or from the object when it
+    pickles). ``timeout_s`` bounds each shadow call (None: no limit, and in thread isolation
+    the shadow then runs inline in the caller's thread, the cheapest path). ``log`` is an
+    :class:`EventLog`, a path (opened and closed here) or None (count only).
+    ``deterministic_sampling`` samples by input digest, so an input is always (or never)
+    shadowed. Async queues hold at most ``queue_size`` calls and ``queue_bytes`` bytes of
+    snapshots.
     """
 
     def __init__(
         self,
         target: Target,
-        primary: Any = None,
+        *,
+        primary: P | str | None = None,
         shadow: Any = None,
         mode: str = "sync",
+        isolation: str = "thread",
         sample_rate: float = 1.0,
         deterministic_sampling: bool = False,
-        timeout_s: float = 5.0,
+        timeout_s: float | None = 5.0,
         log: EventLog | str | os.PathLike[str] | None = None,
         strict: bool = False,
         run_id: str | None = None,
-        *,
         queue_size: int = 1024,
+        queue_bytes: int = 64 * 2**20,
+        batch_size: int = 256,
         max_hung: int = 4,
+        memory_limit_mb: int | None = None,
+        max_result_bytes: int = 64 * 2**20,
         source: str = "runtime",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be within 0..1, got {sample_rate}")
+        if timeout_s is not None and not timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0 (or None for no limit), got {timeout_s}")
         if strict and mode == "async":
             raise ValueError("strict needs a synchronous mode (sync or strict)")
         self.target = target
-        names = target.default_pair
-        self.primary = (
-            target.make(primary or names[0])
+        p_name, s_name = target.default_pair
+        self.primary: P = cast(
+            P,
+            target.make(primary or p_name)
             if primary is None or isinstance(primary, str)
-            else primary
+            else primary,
         )
-        self.shadow = (
-            target.make(shadow or names[1]) if shadow is None or isinstance(shadow, str) else shadow
-        )
+        shadow_name = shadow if isinstance(shadow, str) else (s_name if shadow is None else None)
         self.mode = mode
+        self.isolation = isolation
         self.strict = strict or mode == "strict"
         self.sample_rate = sample_rate
         self.deterministic_sampling = deterministic_sampling
@@ -212,24 +176,65 @@ class Dispatcher:
         self.source = source
         self._owns_log = log is not None and not isinstance(log, EventLog)
         self.log: EventLog | None = EventLog(log) if not isinstance(log, EventLog | None) else log
-        self._seq = itertools.count(1)
         self._closed = False
         self._summary: RunCounters | None = None
-        self._p_name, self._p_version = _identity(self.primary)
-        self._s_name, self._s_version = _identity(self.shadow)
-        self._states = {
-            name: _OpState(spec, target, self.primary, self.shadow)
-            for name, spec in target.ops.items()
-        }
+        self._warned: set[str] = set()
+        self._states = {name: _OpState(spec, self.primary) for name, spec in target.ops.items()}
         self._always = sample_rate >= 1.0 and not deterministic_sampling
+        self.runner: ShadowRunner | None = None
+        shadow_impl: Any = None
+        if mode != "off":
+            if isolation == "process":
+                from shadow.isolation.process import ProcessIsolation, TargetImplementation
+
+                factory: Callable[[], Any] = (
+                    TargetImplementation(target.import_spec, shadow_name)
+                    if shadow_name is not None
+                    else _Given(shadow)
+                )
+                self.runner = ProcessIsolation(
+                    factory,
+                    timeout_s=timeout_s,
+                    memory_limit_mb=memory_limit_mb,
+                    max_result_bytes=max_result_bytes,
+                )
+                shadow_id = (
+                    implementation_of(target.make(shadow_name), shadow_name)
+                    if shadow_name is not None
+                    else implementation_of(shadow)
+                )
+            else:
+                shadow_impl = target.make(shadow_name) if shadow_name is not None else shadow
+                self.runner = ThreadIsolation(
+                    shadow_impl,
+                    timeout_s=timeout_s,
+                    max_hung=max_hung,
+                )
+                shadow_id = implementation_of(shadow_impl, shadow_name)
+        else:
+            shadow_id = Implementation(shadow_name or "off")
+        self.reporter = Reporter(
+            target,
+            run_id=self.run_id,
+            source=source,
+            primary=implementation_of(
+                self.primary, primary if isinstance(primary, str) else p_name
+            ),
+            shadow=shadow_id,
+            log=self.log,
+        )
+        self._inline = isolation == "thread" and timeout_s is None and mode != "async"
         for state in self._states.values():
             state.sync_call = self._make_sync_call(state)
         self._queue: queue.Queue[Any] | None = None
-        self._max_hung = max_hung
-        self._hung = 0
+        self._queue_bytes = queue_bytes
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
+        self._batch_size = max(1, batch_size)
+        self._inflight: list[_Job] = []
+        self._job_lock = threading.Lock()
         if mode == "async":
-            self._queue = queue.Queue(maxsize=queue_size)
-            self._runner: _Runner | None = None
+            self._queue = queue.Queue(maxsize=max(1, queue_size))
             self._worker = threading.Thread(target=self._work, name="shadow-worker", daemon=True)
             self._worker.start()
 
@@ -246,9 +251,9 @@ class Dispatcher:
             return self._call_async(state, args, kwargs)
         return state.sync_call(*args, **kwargs)
 
-    def wrap(self) -> Any:
+    def wrap(self) -> P:
         """A drop-in for the primary: registered ops shadowed, everything else forwarded."""
-        return ShadowProxy(self)
+        return cast(P, ShadowProxy(self))
 
     def counters(self) -> RunCounters:
         return RunCounters(self.run_id, {n: s.counters.snapshot() for n, s in self._states.items()})
@@ -257,33 +262,41 @@ class Dispatcher:
         return format_counters(self.counters())
 
     def close(self, timeout_s: float | None = None) -> RunCounters:
-        """Finish queued shadow work (bounded wait), write ``run_summary``, return counters."""
+        """Finish queued shadow work (bounded wait), write ``run_summary``, return counters.
+
+        Never raises: a failing log or worker is counted, not propagated, so ``with
+        Dispatcher(...)`` cannot lose the primary's result on the way out.
+        """
         if self._summary is not None:
             return self._summary
         self._closed = True
-        if self._queue is not None:
-            self._drain(timeout_s if timeout_s is not None else max(2.0 * self.timeout_s, 1.0))
+        try:
+            if self._queue is not None:
+                wait = (
+                    timeout_s if timeout_s is not None else max(2.0 * (self.timeout_s or 1.0), 1.0)
+                )
+                self._drain(wait)
+        except BaseException as exc:  # never let shutdown fail the caller
+            self._framework_error("close", exc)
         summary = self.counters()
-        if self.log is not None:
-            self.log.emit(
-                "run_summary",
-                {
-                    "ts": utc_timestamp(),
-                    "run_id": self.run_id,
-                    "target": self.target.import_spec,
-                    "source": self.source,
-                    "mode": self.mode,
-                    "primary": {"name": self._p_name, "version": self._p_version},
-                    "shadow": {"name": self._s_name, "version": self._s_version},
-                    "counters": summary.to_dict(),
-                },
-            )
-            if self._owns_log:
+        try:
+            self.reporter.summary(summary.to_dict(), mode=self.mode)
+        except BaseException as exc:
+            self._framework_error("summary", exc)
+        if self.runner is not None:
+            try:
+                self.runner.close()
+            except BaseException as exc:
+                self._framework_error("close", exc)
+        if self._owns_log and self.log is not None:
+            try:
                 self.log.close()
+            except BaseException as exc:
+                self._framework_error("close", exc)
         self._summary = summary
         return summary
 
-    def __enter__(self) -> Dispatcher:
+    def __enter__(self) -> Dispatcher[P]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -299,7 +312,8 @@ class Dispatcher:
         if not self.deterministic_sampling:
             return random.random() < self.sample_rate
         try:
-            digest = digest_hex([state.name, state.codec.encode(args, kwargs)])
+            codec = self.target.codec_for(state.name)
+            digest = digest_hex([state.name, codec.encode(args, kwargs)])
         except Exception:
             return random.random() < self.sample_rate
         return int(digest[:16], 16) / 2.0**64 < self.sample_rate
@@ -307,330 +321,354 @@ class Dispatcher:
     # ------------------------------------------------------------------ sync
 
     def _make_sync_call(self, state: _OpState) -> Callable[..., Any]:
-        """The sync hot path as a closure over everything it needs (no attribute lookups).
+        general = self._call_sync
+        if not (self._inline and self._always):
 
-        It handles the common case inline (positional immutable atoms, sampled, equal
-        results within the timeout) and hands everything else to the general path.
-        """
-        primary, shadow = state.primary, state.shadow
-        timeout = self.timeout_s
-        always = self._always
-        bump_matched = state.counters.fast_matched.__next__
-        general = self._call_sync_general
-        conclude = self._conclude
-        strict = self.strict
-        atomic = _ATOMIC
-        perf = _perf
-
-        def shadowed(*args: Any, **kwargs: Any) -> Any:
-            if kwargs or not always:
+            def shadowed(*args: Any, **kwargs: Any) -> Any:
                 return general(state, args, kwargs)
-            for a in args:
-                if type(a) not in atomic:
+
+        else:
+            # The cheapest path: positional atoms, always sampled, the shadow inline, and
+            # the common case (both returned strictly equal values) decided right here.
+            primary = state.primary
+            runner = cast(ThreadIsolation, self.runner)
+            shadow_fn = getattr(runner.impl, state.name, None)
+            bump = state.counters.fast_matched.__next__
+
+            def shadowed(*args: Any, **kwargs: Any) -> Any:
+                if kwargs or shadow_fn is None or threading.current_thread() is not _MAIN:
                     return general(state, args, kwargs)
-            t0 = perf()
-            try:
-                value = primary(*args)
-            except BaseException as exc:
-                p = Outcome(None, exc, perf() - t0)
-                if not _must_propagate(exc):
-                    self._shadow_sync(state, p, args, kwargs)
-                raise
-            t1 = perf()
-            try:
-                shadow_value = shadow(*args)
-            except BaseException as exc:
-                if _must_propagate(exc):
-                    raise
-                s: Outcome | None = Outcome(None, exc, perf() - t1)
-            else:
-                t2 = perf()
+                for a in args:
+                    if type(a) not in _ATOMIC_TYPES:
+                        return general(state, args, kwargs)
+                p = run_primary(primary, args, kwargs)
+                if p.error is not None:
+                    return general(state, args, kwargs, p)
+                watcher = InterruptWatcher()
+                previous = signal.signal(signal.SIGINT, watcher)
                 try:
-                    same = shadow_value is value or (shadow_value == value) is True
-                except Exception:
-                    same = False
-                if same and t2 - t1 <= timeout:
-                    bump_matched()
-                    return value
-                s = Outcome(shadow_value, None, t2 - t1) if t2 - t1 <= timeout else None
-            conclude(
-                state, Outcome(value, None, t1 - t0), s, args, kwargs, None, raise_strict=strict
-            )
-            return value
+                    s = call_captured(shadow_fn, args, kwargs)
+                    try:
+                        same = s.error is None and strict_equal(p.value, s.value)
+                    except BaseException:
+                        same = False
+                finally:
+                    signal.signal(signal.SIGINT, previous)
+                if watcher.seen:
+                    raise KeyboardInterrupt
+                if same:
+                    bump()
+                    return p.value
+                return general(state, args, kwargs, p, s)
 
         shadowed.__name__ = state.name
-        shadowed.__doc__ = getattr(primary, "__doc__", None)
+        shadowed.__doc__ = getattr(state.primary, "__doc__", None)
         return shadowed
 
-    def _call_sync_general(
-        self, state: _OpState, args: tuple[Any, ...], kwargs: dict[str, Any]
+    def _call_sync(
+        self,
+        state: _OpState,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        primary: Outcome | None = None,
+        shadow: Outcome | None = None,
     ) -> Any:
-        if not self._always and not self._sampled(state, args, kwargs):
-            with state.counters.lock:
-                state.counters.unsampled += 1
+        """The general sync path. ``primary``/``shadow`` are outcomes the fast path already
+        has (atomic inputs only, so no snapshot is needed for them)."""
+        counters = state.counters
+        if primary is None and not self._always and not self._sampled(state, args, kwargs):
+            with counters.lock:
+                counters.unsampled += 1
             return state.primary(*args, **kwargs)
+        assert self.runner is not None
         try:
-            s_args = _protect_args(args)
-            s_kwargs = protect(kwargs) if kwargs else kwargs
-        except Exception:
-            with state.counters.lock:
-                state.counters.errors += 1
-            return state.primary(*args, **kwargs)
-        t0 = _perf()
-        try:
-            value = state.primary(*args, **kwargs)
-        except BaseException as exc:
-            p = Outcome(None, exc, _perf() - t0)
-            if not _must_propagate(exc):
-                self._shadow_sync(state, p, s_args, s_kwargs)
-            raise
-        p = Outcome(value, None, _perf() - t0)
-        self._shadow_sync(state, p, s_args, s_kwargs)
-        return value
+            prepared = self.runner.prepare(state.name, args, kwargs)
+        except Exception as exc:
+            self._framework_error("prepare", exc, counters)
+            if primary is None:
+                return state.primary(*args, **kwargs)
+            prepared = None
+        p = primary if primary is not None else run_primary(state.primary, args, kwargs)
+        events: list[dict[str, Any]] = []
+        judgement = None
+        if prepared is not None:
+            judgement, events = self._shadow_guarded(state, p, prepared, args, kwargs, shadow)
+        if self.strict and judgement is not None and judgement.diverged:
+            d = judgement.divergences[0]
+            raise ShadowDivergenceError(state.name, d.kind, d.severity, events[0] if events else {})
+        if p.error is not None:
+            raise p.error
+        return p.value
 
-    def _shadow_sync(
-        self, state: _OpState, p: Outcome, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        copied = False
-        pristine: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+    def _shadow_guarded(
+        self,
+        state: _OpState,
+        p: Outcome,
+        prepared: Prepared,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        shadow: Outcome | None,
+    ) -> tuple[Judgement | None, list[dict[str, Any]]]:
+        """Run the shadow and judge, under one guard: nothing of the shadow's escapes, and a
+        Ctrl-C that arrives meanwhile is the user's (re-raised after)."""
+        watcher: InterruptWatcher | None = None
+        previous: Any = None
+        if threading.current_thread() is _MAIN:
+            watcher = InterruptWatcher()
+            try:
+                previous = signal.signal(signal.SIGINT, watcher)
+            except (ValueError, OSError):
+                watcher = None
         try:
-            # A copy was made iff some input was mutable; keep one untouched for the log.
-            for a in args:
-                if type(a) not in _ATOMIC:
-                    pristine = (protect(args), protect(kwargs))
-                    copied = pristine[0] is not args
-                    break
-            else:
-                if kwargs:
-                    pristine = (args, protect(kwargs))
-                    copied = True
-        except Exception:
-            copied = False
-        s = run_side(state.shadow, args, kwargs)
-        if s.duration_s > self.timeout_s:
-            s_timed: Outcome | None = None
+            return self._shadow_and_judge(state, p, prepared, args, kwargs, shadow)
+        except BaseException as exc:
+            self._framework_error("judge", exc, state.counters)
+            return None, []
+        finally:
+            if watcher is not None:
+                signal.signal(signal.SIGINT, previous)
+                if watcher.seen:
+                    raise KeyboardInterrupt
+
+    def _shadow_and_judge(
+        self,
+        state: _OpState,
+        p: Outcome,
+        prepared: Prepared,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        shadow: Outcome | None,
+    ) -> tuple[Judgement | None, list[dict[str, Any]]]:
+        assert self.runner is not None
+        if shadow is not None:
+            s = shadow
         else:
-            s_timed = s
-        self._conclude(
-            state, p, s_timed, args, kwargs, pristine if copied else None, raise_strict=self.strict
-        )
+            try:
+                s = self.runner.run(prepared, self.timeout_s)
+            except ShadowUnavailable:
+                with state.counters.lock:
+                    state.counters.skipped += 1
+                return None, []
+        if is_atomic_input(args, kwargs):
+            judgement = state.judge.judge(p, s)
+        else:
+            shadow_input = s.input_after or self.runner.snapshot(prepared)
+            judgement = state.judge.judge(
+                p, s, primary_input=(args, kwargs), shadow_input=shadow_input
+            )
+        return judgement, self._conclude(state, judgement, prepared)
+
+    def _conclude(
+        self, state: _OpState, judgement: Judgement, prepared: Prepared
+    ) -> list[dict[str, Any]]:
+        """Count one judged call and write its events (one per divergence)."""
+        counters = state.counters
+        with counters.lock:
+            if judgement.diverged:
+                counters.diverged_calls += 1
+                for d in judgement.divergences:
+                    counters.diverged[d.kind] = counters.diverged.get(d.kind, 0) + 1
+            elif judgement.status == "tolerated":
+                counters.tolerated += 1
+            else:
+                counters.matched += 1
+        if not judgement.diverged:
+            return []
+        call_input = self._logged_input(prepared)
+        call_id = self.reporter.next_call_id()
+        events = []
+        for i, d in enumerate(judgement.divergences):
+            try:
+                events.append(
+                    self.reporter.divergence(
+                        judgement, d, call_input, call_id=call_id if i == 0 else None
+                    )
+                )
+            except BaseException as exc:
+                self._framework_error("event", exc)
+        return events
+
+    def _logged_input(self, prepared: Prepared) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        """The input as the caller passed it (the snapshot taken before the primary ran)."""
+        assert self.runner is not None
+        try:
+            return self.runner.snapshot(prepared)
+        except BaseException:
+            return None
 
     # ------------------------------------------------------------------ async
 
     def _call_async(self, state: _OpState, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         counters = state.counters
+        q = self._queue
+        assert q is not None and self.runner is not None
         if self._closed or not self._sampled(state, args, kwargs):
             with counters.lock:
                 counters.unsampled += 1
             return state.primary(*args, **kwargs)
-        try:
-            s_args = _protect_args(args)
-            s_kwargs = protect(kwargs) if kwargs else kwargs
-            copied = s_args is not args or bool(kwargs)
-        except Exception:
+        # Skip before copying anything: a full queue must cost the caller nothing.
+        if q.full() or self._queued_bytes >= self._queue_bytes:
             with counters.lock:
-                counters.errors += 1
+                counters.skipped += 1
             return state.primary(*args, **kwargs)
-        t0 = _perf()
         try:
-            value = state.primary(*args, **kwargs)
+            prepared = self.runner.prepare(state.name, args, kwargs)
+        except Exception as exc:
+            self._framework_error("prepare", exc, counters)
+            return state.primary(*args, **kwargs)
+        atomic = is_atomic_input(args, kwargs)
+        p = run_primary(state.primary, args, kwargs)
+        try:
+            snapshot = Outcome(protect(p.value), p.error, p.duration_s)
+            after = None
+            if not atomic and prepared.payload is not None:
+                after = pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            self._enqueue(_Job(state, snapshot, prepared, after, atomic))
         except BaseException as exc:
-            if not _must_propagate(exc):
-                self._enqueue(
-                    _Job(state, Outcome(None, exc, _perf() - t0), s_args, s_kwargs, copied)
-                )
-            raise
-        self._enqueue(_Job(state, Outcome(value, None, _perf() - t0), s_args, s_kwargs, copied))
-        return value
+            self._framework_error("enqueue", exc, counters)
+        if p.error is not None:
+            raise p.error
+        return p.value
 
     def _enqueue(self, job: _Job) -> None:
-        counters = job.state.counters
         assert self._queue is not None
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            with counters.lock:
-                counters.skipped += 1
+        size = job.prepared.nbytes
+        with self._bytes_lock:
+            if self._queued_bytes + size > self._queue_bytes and self._queued_bytes > 0:
+                full = True
+            else:
+                self._queued_bytes += size
+                full = False
+        if not full:
+            try:
+                self._queue.put_nowait(job)
+                return
+            except queue.Full:
+                with self._bytes_lock:
+                    self._queued_bytes -= size
+        with job.state.counters.lock:
+            job.state.counters.skipped += 1
 
     def _work(self) -> None:
-        assert self._queue is not None
+        q = self._queue
+        assert q is not None and self.runner is not None
         while True:
-            job = self._queue.get()
+            item = q.get()
+            if item is _STOP:
+                q.task_done()
+                return
+            batch: list[_Job] = [item]
+            if self.isolation == "process":
+                while len(batch) < self._batch_size:
+                    try:
+                        more = q.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        q.put_nowait(_STOP)  # seen after this batch
+                        q.task_done()
+                        break
+                    batch.append(more)
+            self._inflight = batch
             try:
-                if job is _STOP:
-                    return
-                self._shadow_async(job)
-            except BaseException:  # the worker must survive anything a job does
-                with job.state.counters.lock:
-                    job.state.counters.errors += 1
+                self._run_batch(batch)
+            except BaseException as exc:
+                self._framework_error("worker", exc)
             finally:
-                self._queue.task_done()
+                with self._bytes_lock:
+                    self._queued_bytes -= sum(j.prepared.nbytes for j in batch)
+                self._inflight = []
+                for _ in batch:
+                    q.task_done()
 
-    def _shadow_async(self, job: _Job) -> None:
-        state = job.state
-        counters = state.counters
-        if self._hung >= self._max_hung:
-            with counters.lock:
-                counters.skipped += 1
+    def _run_batch(self, batch: list[_Job]) -> None:
+        assert self.runner is not None
+        try:
+            outcomes = self.runner.run_batch([j.prepared for j in batch], self.timeout_s)
+        except ShadowUnavailable:
+            for job in batch:
+                with job.state.counters.lock:
+                    job.state.counters.skipped += 1
             return
-        pristine = (protect(job.args), protect(job.kwargs)) if job.copied else None
-        if self._runner is None or self._runner.abandoned:
-            self._runner = _Runner()
-        s = self._runner.run(state.shadow, job.args, job.kwargs, self.timeout_s)
-        if s is None:
-            self._hung += 1
-        self._conclude(state, job.primary, s, job.args, job.kwargs, pristine, raise_strict=False)
+        for job, s in zip(batch, outcomes, strict=True):
+            with self._job_lock:  # judged and counted whole, or counted skipped by close()
+                if job.abandoned:
+                    continue
+                job.done = True
+                try:
+                    self._judge_job(job, s)
+                except BaseException as exc:
+                    self._framework_error("judge", exc, job.state.counters)
+
+    def _judge_job(self, job: _Job, s: Outcome) -> None:
+        assert self.runner is not None
+        if job.atomic:
+            judgement = job.state.judge.judge(job.primary, s)
+        else:
+            pristine = self.runner.snapshot(job.prepared)
+            primary_input = pristine
+            if job.primary_after is not None and job.primary_after != job.prepared.payload:
+                primary_input = pickle.loads(job.primary_after)
+            judgement = job.state.judge.judge(
+                job.primary,
+                s,
+                primary_input=primary_input,
+                shadow_input=s.input_after or pristine,
+            )
+        self._conclude(job.state, judgement, job.prepared)
 
     def _drain(self, timeout_s: float) -> None:
-        assert self._queue is not None
+        """Wait for queued work; whatever is unfinished at the deadline is counted skipped."""
+        q = self._queue
+        assert q is not None
         deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-        # Whatever is still queued is skipped, and the worker is told to stop.
+        while q.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.002)
         while True:
             try:
-                job = self._queue.get_nowait()
+                job = q.get_nowait()
             except queue.Empty:
                 break
             if job is not _STOP:
                 with job.state.counters.lock:
                     job.state.counters.skipped += 1
-            self._queue.task_done()
+            q.task_done()
+        with self._job_lock:
+            for job in list(self._inflight):
+                if job.done:
+                    continue
+                # Still running at the deadline (a hung shadow): count it now, ignore it later.
+                job.abandoned = True
+                with job.state.counters.lock:
+                    job.state.counters.skipped += 1
         with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_STOP)
-        if self._runner is not None and not self._runner.abandoned:
-            self._runner.stop()
+            q.put_nowait(_STOP)
 
-    # ------------------------------------------------------------------ verdicts
+    # ------------------------------------------------------------------ failures of our own
 
-    def _conclude(
-        self,
-        state: _OpState,
-        p: Outcome,
-        s: Outcome | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        pristine: tuple[tuple[Any, ...], dict[str, Any]] | None,
-        *,
-        raise_strict: bool,
+    def _framework_error(
+        self, where: str, exc: BaseException, counters: OpCounters | None = None
     ) -> None:
-        """Compare, count and log one shadowed call. ``s`` None means the shadow timed out."""
-        counters = state.counters
-        found: list[tuple[str, Verdict, Outcome]] = []
-        try:
-            if s is None:
-                timed_out = Outcome(None, None, self.timeout_s)
-                entry = DiffEntry("duration_s", p.duration_s, f"> {self.timeout_s}")
-                found.append(
-                    (
-                        "shadow_timeout",
-                        Verdict("diverged", "shadow_timeout", (entry,), 1),
-                        timed_out,
-                    )
-                )
-                verdict: Verdict | None = None
-            else:
-                verdict = compare_outcomes(p, s, state.policy)
-                if verdict.status == "diverged":
-                    kind = verdict.kind or "value_mismatch"
-                    if s.error is not None and not isinstance(s.error, Exception):
-                        kind = "shadow_error"  # a crash (e.g. a Rust panic), not error parity
-                    found.append((kind, verdict, s))
-                if (pristine is not None and not _same_input(args, pristine[0])) or (
-                    pristine is not None and not _same_input(kwargs, pristine[1])
-                ):
-                    mutated = self._mutation_verdict(state, pristine, args, kwargs)
-                    if mutated is not None:
-                        found.append(("mutated_input", mutated, s))
-        except Exception:
+        """A failure of the shadow machinery itself: counted, warned once, never raised."""
+        if counters is not None:
             with counters.lock:
                 counters.errors += 1
+        key = f"{where}:{type(exc).__name__}"
+        if key in self._warned:
             return
-        with counters.lock:
-            if found:
-                counters.diverged_calls += 1
-            else:
-                if verdict is not None and verdict.status == "tolerated":
-                    counters.tolerated += 1
-                else:
-                    counters.matched += 1
-            for kind, _, _ in found:
-                counters.diverged[kind] = counters.diverged.get(kind, 0) + 1
-        if not found:
-            return
-        events = []
-        for kind, v, s_out in found:
-            try:
-                events.append(self._record(state, kind, v, p, s_out, pristine or (args, kwargs)))
-            except Exception:
-                with counters.lock:
-                    counters.errors += 1
-        if raise_strict and events:
-            kind, severity, event = events[0]
-            raise ShadowDivergenceError(state.name, kind, severity, event)
-
-    def _mutation_verdict(
-        self,
-        state: _OpState,
-        pristine: tuple[tuple[Any, ...], dict[str, Any]],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Verdict | None:
-        try:
-            before = state.codec.encode(*pristine)
-            after = state.codec.encode(args, kwargs)
-        except Exception:
-            before, after = pristine, (args, kwargs)
-        if before == after:
-            return None
-        v = compare_values(before, after)
-        diff = tuple(
-            DiffEntry(d.path.replace("root", "input", 1), d.primary, d.shadow) for d in v.diff
-        )
-        return Verdict("diverged", "mutated_input", diff, v.diff_count)
-
-    def _record(
-        self,
-        state: _OpState,
-        kind: str,
-        verdict: Verdict,
-        p: Outcome,
-        s: Outcome,
-        call_input: tuple[tuple[Any, ...], dict[str, Any]],
-    ) -> tuple[str, str, dict[str, Any]]:
-        severity = state.spec.severity(DivergenceContext(state.name, kind, p, s, verdict.diff))
-        call_id = f"{self.run_id}-{next(self._seq):06d}"
-        encoded, extra = encode_call(state.codec, *call_input)
-        attrs = state.policy.compare_error_attrs
-        fields = divergence_event(
-            run_id=self.run_id,
-            call_id=call_id,
-            target=self.target.import_spec,
-            op=state.name,
-            kind=kind,
-            severity=severity,
-            source=self.source,
-            primary=side(self._p_name, self._p_version, p, attrs),
-            shadow=side(self._s_name, self._s_version, s, attrs),
-            diff=verdict.diff,
-            diff_count=verdict.diff_count,
-            codec=state.codec,
-            encoded_input=encoded,
-            log=self.log,
-            extra=extra,
-        )
-        if self.log is not None:
-            self.log.emit("divergence", fields)
-        return kind, severity, fields
+        self._warned.add(key)
+        with contextlib.suppress(BaseException):
+            warnings.warn(
+                f"shadow: {where} failed ({type(exc).__name__}: {exc}); the primary's result is "
+                "unaffected, further failures of this kind are only counted",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
-def _identity(impl: Any) -> tuple[str, str]:
-    name = getattr(impl, "name", None)
-    version = getattr(impl, "version", None)
-    return (
-        name if isinstance(name, str) else type(impl).__name__,
-        version if isinstance(version, str) else "unknown",
-    )
+_ATOMIC_TYPES: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes, complex})
+_MAIN = threading.main_thread()
+_NOTHING = object()
 
 
 class ShadowProxy:
@@ -640,14 +678,15 @@ class ShadowProxy:
     the proxy costs what a direct call does.
     """
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher[Any]) -> None:
         self._dispatcher = dispatcher
         self._primary = dispatcher.primary
-        for name, state in dispatcher._states.items():
-            setattr(self, name, self._method(dispatcher, state))
+        for name in dispatcher.target.ops:
+            setattr(self, name, self._method(dispatcher, name))
 
     @staticmethod
-    def _method(dispatcher: Dispatcher, state: _OpState) -> Callable[..., Any]:
+    def _method(dispatcher: Dispatcher[Any], name: str) -> Callable[..., Any]:
+        state = dispatcher._states[name]
         if dispatcher.mode == "off":
             return state.primary
         if dispatcher.mode != "async":
@@ -657,7 +696,7 @@ class ShadowProxy:
         def shadowed(*args: Any, **kwargs: Any) -> Any:
             return call(state, args, kwargs)
 
-        shadowed.__name__ = state.name
+        shadowed.__name__ = name
         shadowed.__doc__ = getattr(state.primary, "__doc__", None)
         return shadowed
 
@@ -670,3 +709,6 @@ class ShadowProxy:
 
 def open_log(path: str | Path | None) -> EventLog | None:
     return EventLog(path) if path is not None else None
+
+
+__all__ = ["MODES", "Dispatcher", "ShadowDivergenceError", "ShadowProxy", "new_run_id"]

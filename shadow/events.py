@@ -9,28 +9,36 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
+import itertools
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from shadow.codec import JSON, Codec, canonical_json
-from shadow.compare import MAX_DIFF_ENTRIES, DiffEntry, Outcome, error_summary
+from shadow.compare import MAX_DIFF_ENTRIES, DiffEntry, error_summary
 from shadow.log import BLOB_THRESHOLD, SCHEMA, EventLog
+from shadow.outcome import ErrorInfo, Outcome
+from shadow.signature import normalize_path
+
+if TYPE_CHECKING:
+    from shadow.judge import Divergence, Judgement
+    from shadow.registry import Target
 
 __all__ = [
     "SCHEMA",
-    "divergence_event",
+    "Implementation",
+    "Reporter",
+    "implementation_of",
     "normalize_path",
-    "signature",
     "summarize_value",
     "utc_timestamp",
 ]
 
-_INDEX = re.compile(r"\[\d+\]")
 _MAX_DIFF_VALUE_BYTES = 2048
 
 
@@ -38,20 +46,22 @@ def utc_timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def normalize_path(path: str) -> str:
-    """``root.ranked[3].gflops`` -> ``root.ranked[*].gflops``: the same problem at any index."""
-    return _INDEX.sub("[*]", path)
-
-
-def signature(op: str, kind: str, paths: Sequence[str]) -> str:
-    """16 hex chars grouping divergences that are "the same problem"."""
-    normalized = sorted({normalize_path(p) for p in paths})
-    text = "\n".join([op, kind, *normalized])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except BaseException:
+        return f"<{type(value).__qualname__}: repr failed>"
 
 
 def summarize_value(value: Any, limit: int = 160) -> str:
-    """A short human description of an output: type, size and first values."""
+    """A short human description of an output: type, size and first values (never raises)."""
+    try:
+        return _summarize(value, limit)
+    except BaseException:
+        return f"<{type(value).__qualname__}>"
+
+
+def _summarize(value: Any, limit: int = 160) -> str:
     t = type(value)
     if value is None or t in (bool, int, float) or t is str:
         text = repr(value)
@@ -69,17 +79,9 @@ def summarize_value(value: Any, limit: int = 160) -> str:
     else:
         try:
             text = f"{t.__qualname__}: {value!r}"
-        except Exception:
+        except BaseException:  # a hostile __repr__ (even a panic) must not break logging
             text = t.__qualname__
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def outcome_summary(outcome: Outcome | None, error_attrs: Sequence[str]) -> str | None:
-    if outcome is None:
-        return None
-    if outcome.error is not None:
-        return error_summary(outcome.error, error_attrs)
-    return summarize_value(outcome.value)
 
 
 def _diff_value(codec: Codec | None, value: Any) -> JSON:
@@ -88,9 +90,9 @@ def _diff_value(codec: Codec | None, value: Any) -> JSON:
         return summarize_value(value)
     try:
         encoded = codec.encode_value(value, lenient=True)
-        if len(orjson.dumps(encoded, default=repr)) <= _MAX_DIFF_VALUE_BYTES:
+        if len(orjson.dumps(encoded, default=_safe_repr)) <= _MAX_DIFF_VALUE_BYTES:
             return encoded
-    except Exception:
+    except BaseException:
         pass
     return summarize_value(value)
 
@@ -101,14 +103,18 @@ def encode_diff(diff: Sequence[DiffEntry], codec: Codec | None) -> list[dict[str
             "path": d.path,
             "primary": _diff_value(codec, d.primary),
             "shadow": _diff_value(codec, d.shadow),
+            "change": d.change,
         }
         for d in diff[:MAX_DIFF_ENTRIES]
     ]
 
 
-def replay_command(log_path: str | None, call_id: str) -> str:
+def replay_command(log_path: str | None, call_id: str, target: str | None = None) -> str:
+    """The one-line command that replays a call; names ``--target`` when it is not the
+    project's configured one (a log never chooses what replay imports)."""
     log = shlex.quote(log_path) if log_path else "LOG"
-    return f"shadow replay {log} --call {shlex.quote(call_id)}"
+    extra = f" --target {shlex.quote(target)}" if target else ""
+    return f"shadow replay {log} --call {shlex.quote(call_id)}{extra}"
 
 
 def encode_call(
@@ -141,50 +147,140 @@ def attach_input(fields: dict[str, Any], encoded: JSON | None, log: EventLog | N
 def side(
     name: str, version: str, outcome: Outcome | None, error_attrs: Sequence[str]
 ) -> dict[str, Any]:
-    return {
+    """One side of an event: who it is, how long it took, and what it did."""
+    out: dict[str, Any] = {
         "name": name,
         "version": version,
         "duration_s": None if outcome is None else outcome.duration_s,
         "summary": outcome_summary(outcome, error_attrs),
     }
+    if outcome is not None and outcome.error is not None:
+        out["error"] = ErrorInfo.of(outcome.error).to_json()
+    if outcome is not None and outcome.fault is not None:
+        out["fault"] = outcome.fault.to_json()
+    return out
 
 
-def divergence_event(
-    *,
-    run_id: str,
-    call_id: str,
-    target: str,
-    op: str,
-    kind: str,
-    severity: str,
-    source: str,
-    primary: Mapping[str, Any],
-    shadow: Mapping[str, Any],
-    diff: Sequence[DiffEntry],
-    diff_count: int,
-    codec: Codec | None,
-    encoded_input: JSON | None,
-    log: EventLog | None,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The fields of one ``divergence`` event (everything but ``schema`` and ``event``)."""
-    fields: dict[str, Any] = {
-        "ts": utc_timestamp(),
-        "run_id": run_id,
-        "call_id": call_id,
-        "target": target,
-        "op": op,
-        "kind": kind,
-        "severity": severity,
-        "source": source,
-        "primary": dict(primary),
-        "shadow": dict(shadow),
-    }
-    attach_input(fields, encoded_input, log)
-    fields["diff"] = encode_diff(diff, codec)
-    fields["diff_count"] = diff_count
-    fields["signature"] = signature(op, kind, [d.path for d in diff])
-    fields["replay"] = replay_command(str(log.path) if log is not None else None, call_id)
-    if extra:
-        fields.update(extra)
-    return fields
+def outcome_summary(outcome: Outcome | None, error_attrs: Sequence[str]) -> str | None:
+    if outcome is None:
+        return None
+    if outcome.fault is not None:
+        return f"{outcome.fault.kind}: {outcome.fault.detail}"
+    if outcome.error is not None:
+        return error_summary(outcome.error, error_attrs)
+    return summarize_value(outcome.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    """An implementation as events name it."""
+
+    name: str
+    version: str = "unknown"
+
+
+class Reporter:
+    """Turns judgements into ``divergence`` events (and run summaries) for one run.
+
+    Shared by the dispatcher, the fuzzer, the gate, replay and verify, so an event means the
+    same thing whoever wrote it. Thread-safe: call ids come from one counter.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        run_id: str,
+        source: str,
+        primary: Implementation,
+        shadow: Implementation,
+        log: EventLog | None = None,
+        replay_target: str | None = None,
+    ) -> None:
+        self.spec_target = target
+        self.target = target.import_spec
+        self.run_id = run_id
+        self.source = source
+        self.primary = primary
+        self.shadow = shadow
+        self.log = log
+        self.replay_target = replay_target
+        self._seq = itertools.count(1)
+
+    def next_call_id(self) -> str:
+        return f"{self.run_id}-{next(self._seq):06d}"
+
+    def divergence(
+        self,
+        judgement: Judgement,
+        divergence: Divergence,
+        call_input: tuple[tuple[Any, ...], Mapping[str, Any]] | None,
+        *,
+        encoded_input: JSON | None = None,
+        call_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Build (and write, when there is a log) the event of one divergence."""
+        op = judgement.op
+        codec = self.spec_target.codec_for(op)
+        fields_extra: dict[str, Any] = dict(extra or {})
+        encoded = encoded_input
+        if encoded is None and call_input is not None and codec is not None:
+            encoded, problem = encode_call(codec, call_input[0], call_input[1])
+            fields_extra.update(problem)
+        call_id = call_id or self.next_call_id()
+        attrs = self.spec_target.op(op).policy.compare_error_attrs
+        fields: dict[str, Any] = {
+            "ts": utc_timestamp(),
+            "run_id": self.run_id,
+            "call_id": call_id,
+            "target": self.target,
+            "op": op,
+            "kind": divergence.kind,
+            "severity": divergence.severity,
+            "source": self.source,
+            "primary": side(self.primary.name, self.primary.version, judgement.primary, attrs),
+            "shadow": side(self.shadow.name, self.shadow.version, judgement.shadow, attrs),
+        }
+        attach_input(fields, encoded, self.log)
+        fields["diff"] = encode_diff(divergence.diff, codec)
+        fields["diff_count"] = divergence.diff_count
+        fields["diff_truncated"] = divergence.truncated
+        fields["signature"] = divergence.signature.id
+        fields["signature_parts"] = list(divergence.signature.parts)
+        fields["replay"] = replay_command(
+            str(self.log.path) if self.log is not None else None, call_id, self.replay_target
+        )
+        fields.update(fields_extra)
+        if self.log is not None:
+            self.log.emit("divergence", fields)
+        return fields
+
+    def summary(self, counters: Mapping[str, Any], *, mode: str) -> dict[str, Any]:
+        fields = {
+            "ts": utc_timestamp(),
+            "run_id": self.run_id,
+            "target": self.target,
+            "source": self.source,
+            "mode": mode,
+            "primary": {"name": self.primary.name, "version": self.primary.version},
+            "shadow": {"name": self.shadow.name, "version": self.shadow.version},
+            "counters": dict(counters),
+        }
+        if self.log is not None:
+            self.log.emit("run_summary", fields)
+        return fields
+
+
+def implementation_of(impl: Any, default_name: str | None = None) -> Implementation:
+    """Name and version of an implementation: its ``name``/``version`` attributes, else its
+    module's ``__version__`` and its type or module name."""
+    name = getattr(impl, "name", None)
+    version = getattr(impl, "version", None) or getattr(impl, "__version__", None)
+    if not isinstance(version, str):
+        module = sys.modules.get(getattr(impl, "__module__", "") or "")
+        package = sys.modules.get((getattr(module, "__name__", "") or "").split(".")[0])
+        version = getattr(package, "__version__", None)
+    if not isinstance(name, str):
+        name = default_name or getattr(impl, "__name__", None) or type(impl).__name__
+    return Implementation(str(name), version if isinstance(version, str) else "unknown")

@@ -1,27 +1,35 @@
-"""Differential fuzzing: Hypothesis draws inputs for an op, both implementations run, any
-disagreement is shrunk to a minimal input and logged as a ``divergence`` event.
+"""Differential fuzzing that hunts for every distinct problem of a port, for the whole budget.
 
-Why here and generic: the dispatcher only sees inputs that real runs happen to produce; the
-fuzzer goes looking for the edges (boundaries, ties, invalid values) where ports drift. It
-uses exactly the dispatcher's pieces, so a fuzz finding means what a runtime divergence
-means: :func:`shadow.dispatcher.run_side` to run a side (exceptions, Rust panics and all
-become an :class:`~shadow.compare.Outcome`), :func:`shadow.compare.compare_outcomes` under
-the op's policy, the op's severity classifier, and :func:`shadow.events.divergence_event`
-for the event (``source: "fuzz"``), so ``shadow review`` and ``shadow replay`` work on
-fuzz logs unchanged.
+Why hunt: the simplest input often already diverges (an empty list, a zero), and a fuzzer
+that stops at its first finding reports one bug of ten. Here each op is fuzzed in *rounds*.
+In a round, Hypothesis draws inputs; every input runs through the shared run-and-judge path
+(:class:`shadow.judge.Differential`: primary in-process, shadow isolated, in a worker
+process by default, with a per-example timeout, so a crash or a hang is a finding like any
+other). A divergence whose signature is already known (found in an earlier round, or
+accepted by the gate's baseline) is *counted* against that problem and the search goes on;
+only an unexplained one fails the example. Hypothesis then shrinks it, the signature is
+computed on the shrunk input, and it joins the known set for the next round. Rounds go on
+until the op's budget (examples, or the run's seconds) is spent.
 
-An op opts in by putting a strategy in ``OpSpec.strategies``: either a Hypothesis strategy
-of ``(args, kwargs)`` or a :class:`FuzzSpec` that also names quantities to steer towards
-with ``hypothesis.target()`` (distance to a boundary, say).
+How problems are kept apart: Hypothesis tells failures apart by exception type and origin,
+so the property raises one exception class per *coarse* cause (the kind, and for errors
+the identities of both sides' errors). Several error causes are shrunk in one round; value
+mismatches of one op are shrunk one per round, each to its minimal input, whose full
+signature (paths and change classes) then names the problem. Each new problem gets its own
+shrink budget. A raw example whose differences include a known problem's (a consequence,
+such as a reorder that follows a changed score) counts as that problem
+(:meth:`shadow.signature.Signature.explains`).
 
-Each distinct divergence signature raises its own exception class, so Hypothesis treats
-two different bugs of one op as two failures and shrinks each separately.
+Ops opt in through ``OpSpec.strategies`` (a strategy of ``(args, kwargs)`` or a
+:class:`FuzzSpec`); an op without one is fuzzed with a strategy derived from the primary's
+type hints (:mod:`shadow.strategies`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import math
+import random
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,12 +42,14 @@ from hypothesis import settings as hyp_settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.strategies import SearchStrategy
 
-from shadow.codec import JSON, protect
-from shadow.compare import Outcome, Verdict, compare_outcomes
-from shadow.dispatcher import new_run_id, run_side
-from shadow.events import divergence_event, encode_call, side, signature, utc_timestamp
+from shadow.codec import JSON
+from shadow.dispatcher import new_run_id
+from shadow.events import Implementation, Reporter, implementation_of
+from shadow.isolation import ShadowRunner
+from shadow.judge import Differential, Divergence, Judgement
 from shadow.log import EventLog
-from shadow.registry import DivergenceContext, OpSpec, Target
+from shadow.registry import OpSpec, Target
+from shadow.signature import Signature
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 Observer = Callable[[tuple[Any, ...], dict[str, Any]], Mapping[str, float]]
@@ -69,39 +79,40 @@ def as_fuzz_spec(strategies: Any) -> FuzzSpec | None:
 
 @dataclass(frozen=True)
 class FuzzConfig:
-    """The budget and determinism of one fuzz run (per op).
+    """Budget, determinism and isolation of one fuzz run.
 
-    ``max_examples`` bounds each op; with ``seconds`` the op instead runs batches of
-    ``max_examples`` (seeds ``seed``, ``seed+1``, ...) until the time is spent or something
-    diverges. ``derandomize`` (the gate) makes a run a pure function of the code under test;
-    ``database`` None disables Hypothesis' example database (so do an explicit ``seed`` and
-    ``derandomize``: Hypothesis only reads and writes it on randomly seeded runs).
-    Divergences whose signature is in ``accepted_signatures`` (the gate's baseline) are
-    counted but do not stop the search,
-    so a known problem cannot hide a new one in the same op. ``shrink_budget`` bounds the
-    property calls spent after the first divergence: beyond it, inputs not already seen to
-    fail are treated as passing, so the shrinker settles on the smallest failure found so
-    far instead of running for minutes (a failing gate must still finish in CI time).
+    ``max_examples`` is each op's budget of generated examples (shrinking not counted);
+    ``seconds`` instead bounds the whole run (shared by the ops still hunting). ``seed``
+    makes the search reproducible (None: a random seed, reported and logged). The example
+    ``database`` (None: off) replays earlier failures first. ``accepted_signatures`` (the
+    gate's baseline) are known problems: counted, never reported. ``shrink_budget`` bounds
+    the property calls spent shrinking each new problem. ``isolation`` is where the shadow
+    runs (``process`` by default: a crashing port is a finding, not the end of the run),
+    with ``timeout_s`` per example.
     """
 
     max_examples: int = 200
     seconds: float | None = None
     seed: int | None = None
-    derandomize: bool = False
     database: ExampleDatabase | None = None
     shrink: bool = True
     shrink_budget: int = 300
     accepted_signatures: frozenset[str] = frozenset()
+    isolation: str = "process"
+    timeout_s: float | None = 10.0
+    memory_limit_mb: int | None = None
+    max_rounds: int = 64
 
-    def hypothesis_settings(self, max_examples: int | None = None) -> hyp_settings:
+    def hypothesis_settings(
+        self, max_examples: int, database: ExampleDatabase | None = None
+    ) -> hyp_settings:
         phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
         if self.shrink:
             phases.append(Phase.shrink)
         return hyp_settings(
-            max_examples=max_examples or self.max_examples,
+            max_examples=max(1, max_examples),
             deadline=None,
-            derandomize=self.derandomize,
-            database=self.database,
+            database=database,
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
             phases=phases,
@@ -110,55 +121,26 @@ class FuzzConfig:
         )
 
 
-# ---------------------------------------------------------------------- one differential call
+class ScopedDatabase(ExampleDatabase):
+    """An example database seen through a key prefix, so many properties can share one
+    directory (or Redis) without replaying each other's examples."""
 
+    def __init__(self, inner: ExampleDatabase, scope: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.prefix = hashlib.sha256(scope.encode()).digest()[:16]
 
-@dataclass(frozen=True)
-class CallCheck:
-    """Both outcomes of one input and what :func:`compare_outcomes` made of them."""
+    def save(self, key: bytes, value: bytes) -> None:
+        self.inner.save(self.prefix + key, value)
 
-    op: str
-    primary: Outcome
-    shadow: Outcome
-    verdict: Verdict
-    kind: str | None
-    severity: str | None
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self.inner.fetch(self.prefix + key)
 
-    @property
-    def diverged(self) -> bool:
-        return self.kind is not None
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.inner.delete(self.prefix + key, value)
 
-    @property
-    def signature(self) -> str | None:
-        if self.kind is None:
-            return None
-        return signature(self.op, self.kind, [d.path for d in self.verdict.diff])
-
-
-def check_call(
-    spec: OpSpec,
-    primary_fn: Callable[..., Any],
-    shadow_fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-) -> CallCheck:
-    """Run one input on both sides, as the dispatcher's sync path does, and classify it.
-
-    The shadow gets a protected copy of the input so a primary that mutates it cannot
-    make the shadow look wrong.
-    """
-    s_args: tuple[Any, ...] = protect(args)
-    s_kwargs: dict[str, Any] = protect(dict(kwargs))
-    p = run_side(primary_fn, args, dict(kwargs))
-    s = run_side(shadow_fn, s_args, s_kwargs)
-    verdict = compare_outcomes(p, s, spec.policy)
-    if verdict.status != "diverged":
-        return CallCheck(spec.name, p, s, verdict, None, None)
-    kind = verdict.kind or "value_mismatch"
-    if s.error is not None and not isinstance(s.error, Exception):
-        kind = "shadow_error"  # a crash (e.g. a Rust panic), not error parity
-    severity = spec.severity(DivergenceContext(spec.name, kind, p, s, verdict.diff))
-    return CallCheck(spec.name, p, s, verdict, kind, severity)
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.inner.move(self.prefix + src, self.prefix + dest, value)
 
 
 # ---------------------------------------------------------------------- findings & results
@@ -166,7 +148,7 @@ def check_call(
 
 @dataclass(frozen=True)
 class Finding:
-    """A shrunk divergence: the minimal input Hypothesis found and the event logged for it."""
+    """A distinct problem: its shrunk input, the event logged for it, and how it was found."""
 
     op: str
     kind: str
@@ -178,6 +160,9 @@ class Finding:
     input_repr: str
     event: Mapping[str, Any]
     examples_to_find: int | None = None
+    seconds_to_find: float | None = None
+    hits: int = 1
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +179,8 @@ class OpResult:
     first_divergence_at: int | None
     errors: tuple[str, ...] = ()
     accepted: int = 0
+    rounds: int = 0
+    strategy: str = "registered"
 
     @property
     def examples_per_s(self) -> float:
@@ -212,6 +199,8 @@ class FuzzReport:
     shadow: str
     results: tuple[OpResult, ...]
     skipped_ops: tuple[str, ...] = ()
+    seed: int | None = None
+    isolation: str = "process"
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -223,24 +212,33 @@ class FuzzReport:
 
 
 class FuzzDivergence(AssertionError):
-    """Raised inside the property; one subclass per signature so Hypothesis keeps them apart."""
+    """Raised inside the property for an unexplained divergence; one subclass per coarse
+    cause so Hypothesis keeps different causes apart while shrinking."""
 
-    def __init__(self, check: CallCheck, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        super().__init__(f"{check.op}: {check.kind} ({check.severity}) {check.signature}")
-        self.check = check
-        self.args_ = args
-        self.kwargs_ = kwargs
+    def __init__(self, judgement: Judgement, divergence: Divergence, call: Call) -> None:
+        super().__init__(f"{judgement.op}: {divergence.kind} {divergence.signature.id}")
+        self.judgement = judgement
+        self.divergence = divergence
+        self.call = call
 
 
 _DIVERGENCE_TYPES: dict[str, type[FuzzDivergence]] = {}
 
 
-def _divergence_type(sig: str) -> type[FuzzDivergence]:
-    cls = _DIVERGENCE_TYPES.get(sig)
+def _divergence_type(key: str) -> type[FuzzDivergence]:
+    cls = _DIVERGENCE_TYPES.get(key)
     if cls is None:
-        cls = type(f"FuzzDivergence_{sig}", (FuzzDivergence,), {})
-        _DIVERGENCE_TYPES[sig] = cls
+        name = "FuzzDivergence_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+        cls = type(name, (FuzzDivergence,), {})
+        _DIVERGENCE_TYPES[key] = cls
     return cls
+
+
+def coarse_key(d: Divergence) -> str:
+    """The cause as Hypothesis should see it while shrinking (see the module docstring)."""
+    if d.kind in ("value_mismatch", "mutated_input", "shadow_timeout"):
+        return f"{d.signature.op}|{d.kind}"
+    return f"{d.signature.op}|{d.kind}|{'|'.join(d.signature.parts)}"
 
 
 def _flatten(exc: BaseException) -> list[BaseException]:
@@ -253,6 +251,13 @@ def _flatten(exc: BaseException) -> list[BaseException]:
 
 
 @dataclass
+class _Problem:
+    signature: Signature
+    finding: Finding | None  # None: accepted by the baseline
+    hits: int = 0
+
+
+@dataclass
 class _OpState:
     examples: int = 0
     matched: int = 0
@@ -260,12 +265,17 @@ class _OpState:
     diverged: dict[str, int] = field(default_factory=dict)
     first_divergence_at: int | None = None
     accepted: int = 0
+    problems: dict[str, _Problem] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
+    round_first_failure: int | None = None
+    round_classes: set[str] = field(default_factory=set)
+    round_calls: int = 0
 
 
 @dataclass(frozen=True)
 class Pair:
-    """The two implementations under comparison, with the names replay rebuilds them by."""
+    """The two implementations under comparison, by the names events record."""
 
     primary_name: str
     shadow_name: str
@@ -279,9 +289,19 @@ class Pair:
         return Pair(p_name, s_name, target.make(p_name), target.make(s_name))
 
 
-def _version(impl: Any) -> str:
-    version = getattr(impl, "version", None)
-    return version if isinstance(version, str) else "unknown"
+def make_runner(target: Target, pair: Pair, config: FuzzConfig) -> ShadowRunner:
+    """The shadow side of a fuzz run, in the configured isolation."""
+    if config.isolation == "process":
+        from shadow.isolation.process import ProcessIsolation, TargetImplementation
+
+        return ProcessIsolation(
+            TargetImplementation(target.import_spec, pair.shadow_name),
+            timeout_s=config.timeout_s,
+            memory_limit_mb=config.memory_limit_mb,
+        )
+    from shadow.isolation.thread import ThreadIsolation
+
+    return ThreadIsolation(pair.shadow, timeout_s=config.timeout_s)
 
 
 class Fuzzer:
@@ -300,6 +320,7 @@ class Fuzzer:
         run_id: str | None = None,
         source: str = "fuzz",
         progress: Callable[[str, int], None] | None = None,
+        runner: ShadowRunner | None = None,
     ) -> None:
         self.target = target
         self.pair = pair
@@ -308,53 +329,50 @@ class Fuzzer:
         self.run_id = run_id or f"fuzz-{new_run_id()}"
         self.source = source
         self.progress = progress
-        self._seq = 0
+        self.seed = config.seed if config.seed is not None else random.getrandbits(32)
+        self._runner = runner
+        self._own_runner = runner is None
+        self.reporter = Reporter(
+            target,
+            run_id=self.run_id,
+            source=source,
+            primary=_impl(pair.primary, pair.primary_name),
+            shadow=_impl(pair.shadow, pair.shadow_name),
+            log=log,
+        )
+        self._deadline: float | None = None
+        self._t0 = time.perf_counter()
+
+    @property
+    def runner(self) -> ShadowRunner:
+        if self._runner is None:
+            self._runner = make_runner(self.target, self.pair, self.config)
+        return self._runner
+
+    def close(self) -> None:
+        if self._own_runner and self._runner is not None:
+            self._runner.close()
+            self._runner = None
 
     # ------------------------------------------------------------------ events
 
-    def record(self, check: CallCheck, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Finding:
-        """Write ``check`` (a divergence) as an event and return it as a :class:`Finding`."""
-        assert check.kind is not None and check.severity is not None
-        spec = self.target.op(check.op)
-        codec = self.target.codec_for(check.op)
-        self._seq += 1
-        call_id = f"{self.run_id}-{self._seq:06d}"
-        encoded, extra = encode_call(codec, args, kwargs)
-        attrs = spec.policy.compare_error_attrs
-        fields = divergence_event(
-            run_id=self.run_id,
-            call_id=call_id,
-            target=self.target.import_spec,
-            op=check.op,
-            kind=check.kind,
-            severity=check.severity,
-            source=self.source,
-            primary=side(self.pair.primary_name, _version(self.pair.primary), check.primary, attrs),
-            shadow=side(self.pair.shadow_name, _version(self.pair.shadow), check.shadow, attrs),
-            diff=check.verdict.diff,
-            diff_count=check.verdict.diff_count,
-            codec=codec,
-            encoded_input=encoded,
-            log=self.log,
-            extra=extra,
-        )
-        if self.log is not None:
-            self.log.emit("divergence", fields)
+    def record(self, judgement: Judgement, divergence: Divergence, call: Call) -> Finding:
+        """Write one divergence as an event and return it as a :class:`Finding`."""
+        fields = self.reporter.divergence(judgement, divergence, call)
         return Finding(
-            op=check.op,
-            kind=check.kind,
-            severity=check.severity,
-            signature=str(fields["signature"]),
-            call_id=call_id,
+            op=judgement.op,
+            kind=divergence.kind,
+            severity=divergence.severity,
+            signature=divergence.signature.id,
+            call_id=str(fields["call_id"]),
             replay=str(fields["replay"]),
-            input=fields.get("input") if fields.get("input") is not None else encoded,
-            input_repr=_short_repr((args, dict(kwargs))),
+            input=fields.get("input"),
+            input_repr=_short_repr(call),
             event=fields,
+            parts=divergence.signature.parts,
         )
 
     def write_summary(self, results: Sequence[OpResult]) -> None:
-        if self.log is None:
-            return
         counters = {
             r.op: {
                 "calls": r.examples,
@@ -367,33 +385,48 @@ class Fuzzer:
             }
             for r in results
         }
-        self.log.emit(
-            "run_summary",
-            {
-                "run_id": self.run_id,
-                "ts": utc_timestamp(),
-                "target": self.target.import_spec,
-                "source": self.source,
-                "mode": "fuzz",
-                "primary": {"name": self.pair.primary_name, "version": _version(self.pair.primary)},
-                "shadow": {"name": self.pair.shadow_name, "version": _version(self.pair.shadow)},
-                "counters": counters,
-            },
-        )
+        self.reporter.summary(counters, mode="fuzz")
 
     # ------------------------------------------------------------------ fuzzing
 
     def fuzzable_ops(self, only: Iterable[str] | None = None) -> tuple[list[str], list[str]]:
-        """(ops with a strategy, ops without one), in registration order."""
+        """(ops that can be fuzzed, ops that cannot), in registration order.
+
+        An op without a registered strategy is fuzzable when one can be derived from the
+        primary's type hints."""
         wanted = list(only) if only is not None else list(self.target.ops)
+        have: list[str] = []
+        missing: list[str] = []
         for name in wanted:
             self.target.op(name)  # KeyError with a clear message for unknown ops
-        have = [n for n in wanted if as_fuzz_spec(self.target.op(n).strategies) is not None]
-        return have, [n for n in wanted if n not in have]
+            if self._strategy(name) is not None:
+                have.append(name)
+            else:
+                missing.append(name)
+        return have, missing
+
+    def _strategy(self, op: str) -> FuzzSpec | None:
+        fz = as_fuzz_spec(self.target.op(op).strategies)
+        if fz is not None:
+            return fz
+        from shadow.strategies import StrategyError, call_strategy
+
+        fn = getattr(self.pair.primary, op, None)
+        if fn is None:
+            return None
+        try:
+            return FuzzSpec(call_strategy(fn))
+        except StrategyError:
+            return None
 
     def run(self, ops: Iterable[str] | None = None) -> FuzzReport:
         have, missing = self.fuzzable_ops(ops)
-        results = [self.fuzz_op(op) for op in have]
+        self._t0 = time.perf_counter()
+        self._deadline = self._t0 + self.config.seconds if self.config.seconds is not None else None
+        try:
+            results = self._hunt(have)
+        finally:
+            self.close()
         self.write_summary(results)
         return FuzzReport(
             self.run_id,
@@ -402,79 +435,168 @@ class Fuzzer:
             self.pair.shadow_name,
             tuple(results),
             tuple(missing),
+            self.seed,
+            self.config.isolation,
         )
 
-    def fuzz_op(self, op: str) -> OpResult:
+    def _hunt(self, ops: list[str]) -> list[OpResult]:
+        """Every op gets rounds until its budget is spent; with a time budget, ops take
+        turns, so a slow op cannot starve the others."""
+        states = {op: _OpState() for op in ops}
+        errors: dict[str, list[str]] = {op: [] for op in ops}
+        elapsed = {op: 0.0 for op in ops}
+        rounds = {op: 0 for op in ops}
+        remaining = {op: self.config.max_examples for op in ops}
+        active = list(ops)
+        while active:
+            for op in list(active):
+                if self._out_of_time():
+                    active.clear()
+                    break
+                t0 = time.perf_counter()
+                before = states[op].examples
+                new = self._round(op, states[op], rounds[op], remaining[op], errors[op])
+                rounds[op] += 1
+                elapsed[op] += time.perf_counter() - t0
+                used = states[op].examples - before
+                if self._deadline is None:
+                    first = states[op].round_first_failure
+                    remaining[op] -= first if (new and first is not None) else used
+                    done = remaining[op] <= 0 or not new
+                else:
+                    done = False  # with a time budget, hunt until the time is spent
+                if done or errors[op] or rounds[op] >= self.config.max_rounds:
+                    active.remove(op)
+        return [self._result(op, states[op], elapsed[op], rounds[op], errors[op]) for op in ops]
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.perf_counter() >= self._deadline
+
+    def _round(
+        self, op: str, state: _OpState, round_no: int, budget: int, errors: list[str]
+    ) -> bool:
+        """One Hypothesis run for ``op``; True when it found a new problem."""
         spec = self.target.op(op)
-        fz = as_fuzz_spec(spec.strategies)
-        if fz is None:
-            raise ValueError(f"op {op!r} of target {self.target.name!r} has no fuzz strategy")
-        primary_fn = getattr(self.pair.primary, op)
-        shadow_fn = getattr(self.pair.shadow, op)
-        state = _OpState()
+        fz = self._strategy(op)
+        assert fz is not None
+        differential = Differential(
+            spec, getattr(self.pair.primary, op), self.runner, timeout_s=self.config.timeout_s
+        )
+        state.round_first_failure = None
+        state.round_classes = set()
+        state.round_calls = 0
+        prop = self._property(op, spec, fz, differential, state)
+        failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget)
+        found = False
+        for exc in failures:
+            if isinstance(exc, FuzzDivergence):
+                found |= self._new_problem(op, state, exc)
+            else:
+                errors.append(_describe(exc))
+        if self.progress is not None:
+            self.progress(op, state.examples)
+        return found
+
+    def _property(
+        self,
+        op: str,
+        spec: OpSpec,
+        fz: FuzzSpec,
+        differential: Differential,
+        state: _OpState,
+    ) -> Callable[[Call], None]:
         observe = fz.observe
         progress = self.progress
+        budget = self.config.shrink_budget
         accepted = self.config.accepted_signatures
-        shrink_budget = self.config.shrink_budget
 
-        def differential(call: Call) -> None:
+        def differential_property(call: Call) -> None:
             args, kwargs = call
             key = None
-            if state.first_divergence_at is not None:
-                key = repr(call)
-                spent = state.examples - state.first_divergence_at >= shrink_budget
-                if spent and key not in state.failing:
-                    return  # shrink budget spent: only known failures still fail
+            if state.round_first_failure is not None:
+                key = _short_repr(call, 4000)
+                spent = state.round_calls - state.round_first_failure >= budget * max(
+                    1, len(state.round_classes)
+                )
+                if (spent or self._out_of_time()) and key not in state.failing:
+                    return  # shrink budget spent: only inputs known to fail still fail
+            elif self._out_of_time():
+                return
             state.examples += 1
+            state.round_calls += 1
             if progress is not None and state.examples % 25 == 0:
                 progress(op, state.examples)
             if observe is not None:
                 for label, score in observe(args, kwargs).items():
                     hypothesis.target(float(score), label=label)
-            check = check_call(spec, primary_fn, shadow_fn, args, kwargs)
-            if check.kind is None:
-                if check.verdict.status == "tolerated":
+            judgement = differential(args, dict(kwargs))
+            if not judgement.diverged:
+                if judgement.status == "tolerated":
                     state.tolerated += 1
                 else:
                     state.matched += 1
                 return
-            if check.signature in accepted:
-                state.accepted += 1
-                return
-            state.diverged[check.kind] = state.diverged.get(check.kind, 0) + 1
+            for d in judgement.divergences:
+                state.diverged[d.kind] = state.diverged.get(d.kind, 0) + 1
             if state.first_divergence_at is None:
                 state.first_divergence_at = state.examples
-            state.failing.add(key if key is not None else repr(call))
-            raise _divergence_type(check.signature or "")(check, args, kwargs)
+            unexplained = []
+            for d in judgement.divergences:
+                if d.signature.id in accepted:
+                    state.accepted += 1
+                    continue
+                known = self._explained_by(state, d.signature)
+                if known is not None:
+                    known.hits += 1
+                    continue
+                unexplained.append(d)
+            if not unexplained:
+                return
+            d = unexplained[0]
+            if state.round_first_failure is None:
+                state.round_first_failure = state.round_calls
+            cls_key = coarse_key(d)
+            state.round_classes.add(cls_key)
+            state.failing.add(key if key is not None else _short_repr(call, 4000))
+            raise _divergence_type(cls_key)(judgement, d, (args, dict(kwargs)))
 
-        findings: dict[str, Finding] = {}
-        errors: list[str] = []
-        t0 = time.perf_counter()
-        batch = 0
-        while True:
-            seed = None if self.config.seed is None else self.config.seed + batch
-            failures = self._run_hypothesis(differential, fz.strategy, op, seed)
-            for exc in failures:
-                if isinstance(exc, FuzzDivergence):
-                    sig = exc.check.signature or ""
-                    if sig not in findings:
-                        finding = self.record(exc.check, exc.args_, exc.kwargs_)
-                        findings[sig] = _with_examples(finding, state.first_divergence_at)
-                else:
-                    errors.append(f"{type(exc).__name__}: {exc}")
-            batch += 1
-            if (
-                self.config.seconds is None
-                or findings
-                or errors
-                or time.perf_counter() - t0 >= self.config.seconds
-            ):
-                break
-            if self.config.seed is None and self.config.derandomize:
-                break  # a derandomized batch would only repeat itself
-        elapsed = time.perf_counter() - t0
-        if progress is not None:
-            progress(op, state.examples)
+        return differential_property
+
+    def _explained_by(self, state: _OpState, sig: Signature) -> _Problem | None:
+        alias = state.aliases.get(sig.id)
+        if alias is not None:
+            return state.problems[alias]
+        for problem in state.problems.values():
+            if problem.signature.explains(sig):
+                state.aliases[sig.id] = problem.signature.id
+                return problem
+        return None
+
+    def _new_problem(self, op: str, state: _OpState, exc: FuzzDivergence) -> bool:
+        """Record the shrunk failure as a problem, unless its shrunk signature is known."""
+        sig = exc.divergence.signature
+        known = self._explained_by(state, sig)
+        if known is not None:
+            known.hits += 1
+            return False
+        finding = self.record(exc.judgement, exc.divergence, exc.call)
+        finding = _replace(
+            finding,
+            examples_to_find=state.first_divergence_at,
+            seconds_to_find=round(time.perf_counter() - self._t0, 3),
+        )
+        state.problems[sig.id] = _Problem(sig, finding, 1)
+        return True
+
+    def _result(
+        self, op: str, state: _OpState, elapsed: float, rounds: int, errors: list[str]
+    ) -> OpResult:
+        findings = tuple(
+            _replace(p.finding, hits=max(1, p.hits))
+            for p in state.problems.values()
+            if p.finding is not None
+        )
+        strategy = "registered" if self.target.op(op).strategies is not None else "type hints"
         return OpResult(
             op=op,
             examples=state.examples,
@@ -482,10 +604,12 @@ class Fuzzer:
             matched=state.matched,
             tolerated=state.tolerated,
             diverged=dict(state.diverged),
-            findings=tuple(findings.values()),
+            findings=findings,
             first_divergence_at=state.first_divergence_at,
             errors=tuple(errors),
             accepted=state.accepted,
+            rounds=rounds,
+            strategy=strategy,
         )
 
     def _run_hypothesis(
@@ -493,20 +617,21 @@ class Fuzzer:
         prop: Callable[[Call], None],
         strategy: SearchStrategy[Call],
         op: str,
-        seed: int | None,
+        round_no: int,
+        budget: int,
     ) -> list[BaseException]:
         test = given(strategy)(prop)
-        test = self.config.hypothesis_settings()(test)
-        if seed is not None and not self.config.derandomize:
-            test = hypothesis.seed(seed)(test)
-        # Every op shares ``prop``'s source: give each its own database key and derandomized
-        # seed, or the ops would replay each other's saved examples.
-        test.hypothesis.inner_test._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
-            f"{self.target.import_spec}|{op}|{self.pair.shadow_name}".encode()
-        )
+        database = self.config.database
+        if database is not None:
+            # Ops share ``prop``'s source, so their examples would share one key: give each
+            # (target, op, shadow) its own corner of the database.
+            scope = f"{self.target.import_spec}|{op}|{self.pair.shadow_name}"
+            database = ScopedDatabase(database, scope)
+        test = self.config.hypothesis_settings(budget, database)(test)
+        test = hypothesis.seed(self.seed + 7919 * round_no)(test)
         try:
             with warnings.catch_warnings():
-                # Implementations' RuntimeWarnings (overflow in an extreme input) are noise
+                # Implementations' RuntimeWarnings (overflow on an extreme input) are noise
                 # here: what they return or raise is what gets compared.
                 warnings.simplefilter("ignore")
                 test()
@@ -517,8 +642,21 @@ class Fuzzer:
         return []
 
 
-def _with_examples(finding: Finding, n: int | None) -> Finding:
-    return dataclasses.replace(finding, examples_to_find=n)
+def _impl(obj: Any, name: str) -> Implementation:
+    found = implementation_of(obj, name)
+    return Implementation(name, found.version)
+
+
+def _replace(finding: Finding, **changes: Any) -> Finding:
+    import dataclasses
+
+    return dataclasses.replace(finding, **changes)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _short_repr(value: Any, limit: int = 600) -> str:
@@ -539,6 +677,6 @@ def fuzz_target(
     log: EventLog | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> FuzzReport:
-    """Fuzz every op of ``target`` that has a strategy (or ``ops``) with its default pair."""
+    """Fuzz every fuzzable op of ``target`` (or ``ops``) with its default pair."""
     fuzzer = Fuzzer(target, Pair.of(target, primary, shadow), config, log=log, progress=progress)
     return fuzzer.run(ops)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +28,9 @@ from shadow.baseline import Baseline, BaselineError, load_baseline, today_utc
 from shadow.codec import CodecError
 from shadow.corpus import Case, CorpusError, iter_case_files, load_case
 from shadow.dispatcher import new_run_id
-from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, OpResult, Pair, check_call
+from shadow.display import visible
+from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, OpResult, Pair
+from shadow.judge import Differential
 from shadow.log import EventLog
 from shadow.registry import Target
 
@@ -51,7 +53,11 @@ def profile_examples(env: dict[str, str] | os._Environ[str] = os.environ) -> int
 
 @dataclass(frozen=True)
 class GateConfig:
-    corpus: Path = Path("tests/corpus")
+    """What one gate run checks. ``corpus``/``baseline`` None mean "none" (an explicit path
+    that does not exist is an error, reported as a setup problem). ``seed`` fixes the fuzz
+    search (the gate is a pure function of the code and this seed)."""
+
+    corpus: Path | None = Path("tests/corpus")
     baseline: Path | None = Path("shadow-baseline.json")
     examples: int = GATE_PROFILES[DEFAULT_PROFILE]
     ops: tuple[str, ...] | None = None
@@ -60,6 +66,11 @@ class GateConfig:
     shadow: str | None = None
     today: date | None = None
     fuzz: bool = True
+    seed: int = 0
+    isolation: str = "process"
+    timeout_s: float | None = 10.0
+    require_corpus: bool = False
+    require_baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class GateItem:
     replay: str | None = None
     elapsed_s: float = 0.0
     details: tuple[str, ...] = ()
+    sides: tuple[str, str] = ("primary", "shadow")
 
 
 @dataclass(frozen=True)
@@ -91,10 +103,15 @@ class GateResult:
     elapsed_s: float
     log: Path | None
     problems: tuple[str, ...] = field(default=())
+    seed: int | None = None
 
     @property
     def failures(self) -> tuple[GateItem, ...]:
         return tuple(i for i in self.items if i.status == "failed")
+
+    @property
+    def not_run(self) -> tuple[GateItem, ...]:
+        return tuple(i for i in self.items if i.status == "skipped")
 
     @property
     def ok(self) -> bool:
@@ -104,6 +121,15 @@ class GateResult:
 def _input_text(encoded: Any, limit: int = 2000) -> str:
     text = orjson.dumps(encoded, default=repr).decode() if encoded is not None else "null"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def diff_lines(event: Mapping[str, Any], sides: tuple[str, str], limit: int = 5) -> tuple[str, ...]:
+    """``path: python=... rust=...`` for the first diff entries of an event."""
+    p_name, s_name = sides
+    return tuple(
+        f"{d['path']}: {p_name}={visible(d['primary'])} {s_name}={visible(d['shadow'])}"
+        for d in event.get("diff", [])[:limit]
+    )
 
 
 def _replay_corpus(
@@ -116,6 +142,7 @@ def _replay_corpus(
 ) -> list[GateItem]:
     items: list[GateItem] = []
     active = baseline.active(today)
+    sides = (pair.primary_name, pair.shadow_name)
     for path in iter_case_files(corpus):
         name = path.name
         t0 = time.perf_counter()
@@ -126,7 +153,14 @@ def _replay_corpus(
             continue
         if case.target != target.import_spec:
             items.append(
-                GateItem("corpus", name, "skipped", f"case of target {case.target}", op=case.op)
+                GateItem(
+                    "corpus",
+                    name,
+                    "skipped",
+                    f"not run: recorded for target {case.target}, the gate checks "
+                    f"{target.import_spec} (run `shadow gate --target {case.target}`)",
+                    op=case.op,
+                )
             )
             continue
         if case.op not in target.ops:
@@ -142,14 +176,21 @@ def _replay_corpus(
             )
             continue
         spec = target.op(case.op)
-        check = check_call(
-            spec, getattr(pair.primary, case.op), getattr(pair.shadow, case.op), args, kwargs
+        differential = Differential(
+            spec, getattr(pair.primary, case.op), fuzzer.runner, timeout_s=fuzzer.config.timeout_s
         )
+        judgement = differential(args, kwargs)
         elapsed = time.perf_counter() - t0
-        if not check.diverged:
-            items.append(GateItem("corpus", name, "passed", op=case.op, elapsed_s=elapsed))
+        note = ""
+        if case.shadow and case.shadow != pair.shadow_name:
+            note = f" (saved against {case.shadow}; checked against {pair.shadow_name})"
+        if not judgement.diverged:
+            items.append(
+                GateItem("corpus", name, "passed", note.strip(), op=case.op, elapsed_s=elapsed)
+            )
             continue
-        finding = fuzzer.record(check, args, kwargs)
+        d = judgement.divergences[0]
+        finding = fuzzer.record(judgement, d, (args, kwargs))
         accepted = active.get((case.op, finding.signature))
         items.append(
             GateItem(
@@ -157,7 +198,7 @@ def _replay_corpus(
                 name,
                 "accepted" if accepted else "failed",
                 (f"accepted until {accepted.expires}: {accepted.reason}" if accepted else "")
-                or f"{finding.kind} ({finding.severity}) still diverges",
+                or f"{finding.kind} ({finding.severity}) still diverges{note}",
                 op=case.op,
                 kind=finding.kind,
                 severity=finding.severity,
@@ -165,55 +206,55 @@ def _replay_corpus(
                 input=case.input,
                 replay=finding.replay,
                 elapsed_s=elapsed,
-                details=tuple(
-                    f"{d['path']}: {d['primary']!r} != {d['shadow']!r}"
-                    for d in finding.event.get("diff", [])[:5]
-                ),
+                details=diff_lines(finding.event, sides),
+                sides=sides,
             )
         )
     return items
 
 
-def _fuzz_items(result: OpResult, baseline: Baseline, today: date) -> GateItem:
+def _fuzz_items(
+    result: OpResult, baseline: Baseline, today: date, sides: tuple[str, str]
+) -> list[GateItem]:
+    """One item per new problem (each is a distinct failure), or one passing item."""
     active = baseline.active(today)
     name = result.op
-    stats = f"{result.examples} examples in {result.elapsed_s:.1f}s"
+    stats = f"{result.examples} examples in {result.elapsed_s:.1f}s, {result.rounds} round(s)"
     if result.errors:
-        return GateItem(
-            "fuzz",
-            name,
-            "failed",
-            "fuzzing failed: " + "; ".join(result.errors),
-            op=name,
-            elapsed_s=result.elapsed_s,
-        )
+        return [
+            GateItem(
+                "fuzz",
+                name,
+                "failed",
+                "fuzzing failed: " + "; ".join(result.errors),
+                op=name,
+                elapsed_s=result.elapsed_s,
+            )
+        ]
     new = [f for f in result.findings if (f.op, f.signature) not in active]
     if not new:
         note = f" ({result.accepted} accepted divergences)" if result.accepted else ""
         status: Status = "accepted" if result.accepted or result.findings else "passed"
-        return GateItem("fuzz", name, status, stats + note, op=name, elapsed_s=result.elapsed_s)
-    first = new[0]
-    more = f" (+{len(new) - 1} more signatures)" if len(new) > 1 else ""
-    return GateItem(
-        "fuzz",
-        name,
-        "failed",
-        f"{first.kind} ({first.severity}) after {first.examples_to_find} examples{more}",
-        op=name,
-        kind=first.kind,
-        severity=first.severity,
-        signature=first.signature,
-        input=first.input if first.input is not None else first.input_repr,
-        replay=first.replay,
-        elapsed_s=result.elapsed_s,
-        details=tuple(
-            [
-                f"{d['path']}: {d['primary']!r} != {d['shadow']!r}"
-                for d in first.event.get("diff", [])[:5]
-            ]
-            + [f"also {f.kind} {f.signature}: {f.replay}" for f in new[1:]]
-        ),
-    )
+        return [GateItem("fuzz", name, status, stats + note, op=name, elapsed_s=result.elapsed_s)]
+    return [
+        GateItem(
+            "fuzz",
+            f"{name}/{f.signature}",
+            "failed",
+            f"{f.kind} ({f.severity}) after {f.examples_to_find} examples, "
+            f"{f.hits} hit(s); {stats}",
+            op=name,
+            kind=f.kind,
+            severity=f.severity,
+            signature=f.signature,
+            input=f.input if f.input is not None else f.input_repr,
+            replay=f.replay,
+            elapsed_s=result.elapsed_s,
+            details=diff_lines(f.event, sides) + tuple(f"cause: {p}" for p in f.parts[:5]),
+            sides=sides,
+        )
+        for f in new
+    ]
 
 
 def run_gate(
@@ -226,21 +267,35 @@ def run_gate(
     t0 = time.perf_counter()
     today = config.today or today_utc()
     problems: list[str] = []
-    try:
-        baseline = load_baseline(config.baseline)
-    except BaselineError as exc:
-        problems.append(f"baseline: {exc}")
-        baseline = Baseline()
+    baseline = Baseline()
+    if config.baseline is not None:
+        if not config.baseline.exists() and config.require_baseline:
+            problems.append(f"baseline: {config.baseline} does not exist")
+        else:
+            try:
+                baseline = load_baseline(config.baseline)
+            except BaselineError as exc:
+                problems.append(f"baseline: {exc}")
+    if config.corpus is not None and not config.corpus.is_dir() and config.require_corpus:
+        problems.append(f"corpus: {config.corpus} is not a directory")
     pair = Pair.of(target, config.primary, config.shadow)
+    sides = (pair.primary_name, pair.shadow_name)
     log = EventLog(config.log) if config.log is not None else None
     run_id = f"gate-{new_run_id()}"
     items: list[GateItem] = []
     report: FuzzReport | None = None
+    fuzz_config = FuzzConfig(
+        max_examples=config.examples,
+        seed=config.seed,
+        database=None,
+        accepted_signatures=frozenset(sig for (_, sig) in baseline.active(today)),
+        isolation=config.isolation,
+        timeout_s=config.timeout_s,
+    )
+    fuzzer = Fuzzer(target, pair, fuzz_config, log=log, run_id=run_id, progress=progress)
     try:
-        corpus_fuzzer = Fuzzer(
-            target, pair, FuzzConfig(), log=log, run_id=f"{run_id}-corpus", source="corpus"
-        )
-        items += _replay_corpus(target, pair, corpus_fuzzer, baseline, today, config.corpus)
+        if config.corpus is not None:
+            items += _replay_corpus(target, pair, fuzzer, baseline, today, config.corpus)
         for entry in baseline.expired(today):
             items.append(
                 GateItem(
@@ -254,22 +309,17 @@ def run_gate(
                 )
             )
         if config.fuzz:
-            fuzz_config = FuzzConfig(
-                max_examples=config.examples,
-                derandomize=True,
-                database=None,
-                accepted_signatures=frozenset(sig for (_, sig) in baseline.active(today)),
-            )
-            fuzzer = Fuzzer(
-                target, pair, fuzz_config, log=log, run_id=f"{run_id}-fuzz", progress=progress
-            )
             report = fuzzer.run(config.ops)
-            items += [_fuzz_items(r, baseline, today) for r in report.results]
+            for r in report.results:
+                items += _fuzz_items(r, baseline, today, sides)
             items += [
-                GateItem("fuzz", op, "skipped", "no fuzz strategy registered", op=op)
+                GateItem(
+                    "fuzz", op, "skipped", "not run: no strategy registered or derivable", op=op
+                )
                 for op in report.skipped_ops
             ]
     finally:
+        fuzzer.close()
         if log is not None:
             log.close()
     return GateResult(
@@ -282,6 +332,7 @@ def run_gate(
         elapsed_s=time.perf_counter() - t0,
         log=config.log,
         problems=tuple(problems),
+        seed=config.seed,
     )
 
 

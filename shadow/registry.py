@@ -9,13 +9,15 @@ is, and (for the fuzzer) how to generate inputs. The target's ``import_spec``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from shadow.codec import Codec
-from shadow.compare import EXACT, ComparePolicy, DiffEntry, Outcome
+from shadow.compare import EXACT, ComparePolicy, DiffEntry
+from shadow.outcome import Outcome
 
 Severity = Literal["critical", "minor", "info"]
 
@@ -35,23 +37,33 @@ SeverityClassifier = Callable[[DivergenceContext], "Severity | None"]
 """Returns the severity of a divergence, or None for the kind's default."""
 
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
-    "value_mismatch": "minor",
-    "error_mismatch": "minor",
+    "value_mismatch": "critical",
+    "error_mismatch": "critical",
     "primary_error_only": "critical",
     "shadow_error_only": "critical",
     "shadow_error": "critical",
+    "shadow_crash": "critical",
+    "shadow_unsendable": "critical",
+    "mutated_input": "critical",
     "shadow_timeout": "minor",
-    "mutated_input": "minor",
 }
-"""One side accepting what the other rejects changes what the caller does: critical."""
+"""Unexplained differences are critical: a target lowers a severity only by declaring why
+(a ``severity_classifier`` that knows which differences change nothing downstream). A
+timeout says the port is slow, not wrong: minor."""
+
+GroupBy = Callable[[DivergenceContext], "str | None"]
+"""Returns a target's own grouping key for a divergence (None: the default signature)."""
 
 
 @dataclass(frozen=True)
 class OpSpec:
     """One shadowed operation (a method name of the implementations).
 
-    ``strategies`` is for the fuzzer: typically a Hypothesis strategy of ``(args, kwargs)``;
-    the dispatcher does not use it.
+    ``strategies`` is for the fuzzer: a Hypothesis strategy of ``(args, kwargs)`` or a
+    :class:`shadow.fuzz.FuzzSpec`; None lets the fuzzer derive one from the primary's type
+    hints. ``group_by`` replaces the default signature shape with a key of the target's
+    (for example a record id or a decision). ``key_by`` (path regex -> field) is merged
+    into the policy: lists of records are matched by that field instead of by position.
     """
 
     name: str
@@ -59,13 +71,26 @@ class OpSpec:
     codec: Codec | None = None
     severity_classifier: SeverityClassifier | None = None
     strategies: Any = None
+    group_by: GroupBy | None = None
+    key_by: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_by:
+            merged = {**self.policy.key_by, **self.key_by}
+            object.__setattr__(self, "policy", dataclasses.replace(self.policy, key_by=merged))
 
     def severity(self, ctx: DivergenceContext) -> Severity:
         if self.severity_classifier is not None:
             chosen = self.severity_classifier(ctx)
             if chosen is not None:
                 return chosen
-        return DEFAULT_SEVERITY.get(ctx.kind, "minor")
+        return DEFAULT_SEVERITY.get(ctx.kind, "critical")
+
+    def group_key(self, ctx: DivergenceContext) -> str | None:
+        if self.group_by is None:
+            return None
+        key = self.group_by(ctx)
+        return None if key is None else str(key)
 
 
 class Target:

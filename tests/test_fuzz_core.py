@@ -19,7 +19,7 @@ from shadow.log import EventLog, read_events
 
 
 def test_correct_port_has_no_findings() -> None:
-    report = fuzz_target(TARGET, FuzzConfig(max_examples=150, derandomize=True))
+    report = fuzz_target(TARGET, FuzzConfig(max_examples=150, seed=0))
     (r,) = report.results
     assert report.ok and r.examples == 150 and r.matched == 150 and r.examples_per_s > 0
 
@@ -30,7 +30,7 @@ def test_bug_is_shrunk_and_logged_as_a_replayable_event(
     log_path = tmp_path / "fuzz.jsonl"
     with EventLog(log_path) as log:
         report = fuzz_target(
-            TARGET, FuzzConfig(max_examples=300, derandomize=True), shadow="off_by_one", log=log
+            TARGET, FuzzConfig(max_examples=300, seed=0), shadow="off_by_one", log=log
         )
     assert not report.ok
     finding = min(report.findings, key=lambda f: len(f.input_repr))
@@ -71,7 +71,7 @@ def test_time_budget_runs_batches() -> None:
 
 def test_shadow_and_fuzz_share_one_verdict() -> None:
     """The dispatcher (runtime) and the fuzzer judge the same input the same way."""
-    d = Dispatcher(TARGET, TARGET.make("sorting"), TARGET.make("off_by_one"), mode="sync")
+    d = Dispatcher(TARGET, primary=TARGET.make("sorting"), shadow=TARGET.make("off_by_one"), mode="sync")
     proxy = d.wrap()
     assert proxy.merge([(0, 1), (1, 2)]) == [(0, 2)]  # the caller gets the primary's answer
     counters = d.close()
@@ -84,7 +84,7 @@ def test_fuzz_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main([*common, "--log", str(log), "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "sorting vs sweep" in out and "events:" in out
-    assert main([*common, "--log", str(log), "--shadow", "off_by_one", "--derandomize"]) == 1
+    assert main([*common, "--log", str(log), "--shadow", "off_by_one", "--seed", "0"]) == 1
     assert "replay: shadow replay" in capsys.readouterr().out
     assert main([*common, "--ops", "nope"]) == 2
 

@@ -3,8 +3,6 @@ and python-vs-rust agreement on a small budget (the gate runs the full one)."""
 
 from __future__ import annotations
 
-import time
-
 import hypothesis
 import numpy as np
 import pytest
@@ -105,20 +103,9 @@ def test_python_and_rust_agree_on_a_small_budget() -> None:
     from tests.conftest import load_backend
 
     load_backend("rust")  # skips locally when not built; fails in CI
-    fuzzer = Fuzzer(TARGET, Pair.of(TARGET, "python", "rust"), FuzzConfig(40, derandomize=True))
+    fuzzer = Fuzzer(TARGET, Pair.of(TARGET, "python", "rust"), FuzzConfig(40, seed=0))
     report = fuzzer.run()
     assert report.ok, [(f.op, f.kind, f.input_repr, f.replay) for f in report.findings]
-
-
-def test_throughput_on_small_spaces() -> None:
-    """Differential examples per second (printed; the number in the report). Not asserted
-    tightly: CI machines are shared."""
-    fuzzer = Fuzzer(TARGET, Pair.of(TARGET, "python", "python"), FuzzConfig(300, derandomize=True))
-    t0 = time.perf_counter()
-    result = fuzzer.fuzz_op("enumerate_candidates")
-    wall = time.perf_counter() - t0
-    print(f"\nenumerate_candidates: {result.examples / wall:.0f} differential examples/s")
-    assert result.examples == 300
 
 
 @given(raw=st.binary(min_size=13, max_size=13))

@@ -61,7 +61,7 @@ def make_target() -> Any:
 def shadow_log(tmp_path: Path) -> Path:
     STATE["buggy"] = BuggyWords
     log = tmp_path / "shadow.jsonl"
-    d = Dispatcher(make_target(), "good", "buggy", mode="sync", log=log, run_id="toy")
+    d = Dispatcher(make_target(), primary="good", shadow="buggy", mode="sync", log=log, run_id="toy")
     for text in ("a b", "Hello world hello", "X", "Some longer Text with Capitals here", "c d"):
         d.call("unique_words", text)
     d.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shadow.codec import TypedCodec, protect
-from shadow.compare import ComparePolicy, Outcome, compare_outcomes, ulp_distance
+from shadow.compare import ComparePolicy, Verdict, compare_values, ulp_distance
 from shadow.dispatcher import Dispatcher, ShadowDivergenceError
-from shadow.events import normalize_path, signature
+from shadow.judge import Judge
 from shadow.log import read_events
+from shadow.outcome import Outcome
 from shadow.registry import OpSpec, Target
+from shadow.signature import normalize_path, signature_of
 
 
 class CodedError(ValueError):
@@ -100,6 +103,15 @@ TARGET = Target(
 )
 
 
+def compare_outcomes(p: Outcome, s: Outcome, policy: ComparePolicy = ComparePolicy()) -> Verdict:
+    """The judge's verdict on a pair of outcomes, as a Verdict (status, kind, diff)."""
+    j = Judge(OpSpec("x", policy, CODEC)).judge(p, s)
+    first = j.first
+    if first is None:
+        return Verdict(j.status)
+    return Verdict("diverged", first.kind, first.diff, first.diff_count)
+
+
 def events(path: Path, kind: str | None = None) -> list[dict[str, Any]]:
     return [
         e
@@ -165,12 +177,59 @@ def test_error_parity() -> None:
     assert compare_outcomes(Outcome(1), Outcome(error=KeyError())).kind == "shadow_error_only"
 
 
-def test_signature_ignores_indexes() -> None:
+def test_signature_is_at_the_grain_of_a_cause() -> None:
     assert normalize_path("root.a[3].b[12]") == "root.a[*].b[*]"
-    assert signature("op", "k", ["root.a[1]", "root.b"]) == signature(
-        "op", "k", ["root.b", "root.a[7]"]
+    assert normalize_path("root.r[candidate_id='x'].g") == "root.r[candidate_id=*].g"
+    v1 = compare_values([1.0, 2.0, 3.0], [1.0, 2.5, 3.0])
+    v2 = compare_values([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 3.0, 4.5])
+    sig = lambda v: signature_of(  # noqa: E731
+        "op", "value_mismatch", primary=Outcome(), shadow=Outcome(), diff=v.diff, error_attrs=()
     )
-    assert signature("op", "k", ["root.a[1]"]) != signature("op", "other", ["root.a[1]"])
+    assert sig(v1) == sig(v2)  # same cause at other indexes and counts
+    reorder = compare_values([1, 2, 3], [2, 1, 3])
+    assert [d.change for d in reorder.diff] == ["order"] and sig(reorder) != sig(v1)
+    # errors: the class and the error's own identity (code, field) name the cause
+    a = signature_of(
+        "op",
+        "shadow_error_only",
+        primary=Outcome(1),
+        shadow=Outcome(error=CodedError("range", "xs[3]")),
+        diff=(),
+        error_attrs=("code", "field"),
+    )
+    b = signature_of(
+        "op",
+        "shadow_error_only",
+        primary=Outcome(2),
+        shadow=Outcome(error=CodedError("range", "xs[0]")),
+        diff=(),
+        error_attrs=("code", "field"),
+    )
+    c = signature_of(
+        "op",
+        "shadow_error_only",
+        primary=Outcome(2),
+        shadow=Outcome(error=CodedError("empty", "xs")),
+        diff=(),
+        error_attrs=("code", "field"),
+    )
+    assert a == b and a != c
+
+
+def test_exact_is_type_strict() -> None:
+    for p, s in [(3, 3.0), (True, 1), (-0.0, 0.0), ((1, 2), [1, 2]), ([0.0], [-0.0])]:
+        v = compare_outcomes(Outcome(p), Outcome(s))
+        assert v.status == "diverged", (p, s)
+    nan = float("nan")
+    assert compare_outcomes(Outcome([nan, 1.0]), Outcome([float("nan"), 1.0])).status == "match"
+    loose = ComparePolicy(strict_types=False)
+    assert compare_outcomes(Outcome(3), Outcome(3.0), loose).status == "match"
+
+
+def test_diff_is_bounded_on_huge_values() -> None:
+    big = list(range(1_000_000))
+    v = compare_values(big, [x + 1 for x in big])
+    assert v.status == "diverged" and len(v.diff) == 50 and v.truncated
 
 
 # ---------------------------------------------------------------------- isolation
@@ -179,7 +238,7 @@ def test_signature_ignores_indexes() -> None:
 @given(st.integers(-10, 10), st.integers(-10, 10))
 def test_primary_result_and_exception_unchanged(a: int, b: int) -> None:
     primary = Good()
-    d = Dispatcher(TARGET, primary, Bad(), mode="sync", timeout_s=0.2)
+    d = Dispatcher(TARGET, primary=primary, shadow=Bad(), mode="sync", timeout_s=0.2)
     proxy = d.wrap()
     try:
         expected: Any = primary.add(a, b)
@@ -211,7 +270,7 @@ def test_same_exception_instance_and_same_object() -> None:
 
         scale = total = const = Good.const
 
-    d = Dispatcher(TARGET, P(), Bad(), mode="sync")
+    d = Dispatcher(TARGET, primary=P(), shadow=Bad(), mode="sync")
     with pytest.raises(CodedError) as info:
         d.call("add", 1, 0)
     assert info.value is raised
@@ -224,8 +283,8 @@ def test_same_exception_instance_and_same_object() -> None:
     [
         (1, "shadow_error", "critical"),
         (2, "shadow_error_only", "critical"),
-        (3, "value_mismatch", "minor"),
-        (5, "value_mismatch", "minor"),
+        (3, "value_mismatch", "critical"),
+        (5, "value_mismatch", "critical"),
         (6, "shadow_error_only", "critical"),
         (-1, "primary_error_only", "critical"),
     ],
@@ -234,7 +293,7 @@ def test_each_fault_kind_is_contained_and_logged(
     tmp_path: Path, a: int, kind: str, severity: str
 ) -> None:
     log = tmp_path / "s.jsonl"
-    d = Dispatcher(TARGET, Good(), Bad(), mode="sync", log=log)
+    d = Dispatcher(TARGET, primary=Good(), shadow=Bad(), mode="sync", log=log)
     proxy = d.wrap()
     if a < 0:
         with pytest.raises(CodedError):
@@ -254,17 +313,21 @@ def test_error_mismatch_paths(tmp_path: Path) -> None:
         def add(self, a: int, b: int) -> int:
             raise CodedError("out_of_range", "b")
 
-    d = Dispatcher(TARGET, Good(), Reject(), log=tmp_path / "s.jsonl")
+    d = Dispatcher(TARGET, primary=Good(), shadow=Reject(), log=tmp_path / "s.jsonl")
     with pytest.raises(CodedError):
         d.call("add", -1, 0)
     d.close()
     (event,) = events(tmp_path / "s.jsonl")
     assert event["kind"] == "error_mismatch"
-    assert event["diff"] == [{"path": "error.field", "primary": "a", "shadow": "b"}]
+    assert event["diff"] == [
+        {"path": "error.field", "primary": "a", "shadow": "b", "change": "value"}
+    ]
 
 
 def test_async_timeout_never_blocks_primary(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, Good(), Bad(), mode="async", timeout_s=0.1, log=tmp_path / "s.jsonl")
+    d = Dispatcher(
+        TARGET, primary=Good(), shadow=Bad(), mode="async", timeout_s=0.1, log=tmp_path / "s.jsonl"
+    )
     proxy = d.wrap()
     t0 = time.perf_counter()
     assert proxy.add(4, 1) == 5
@@ -280,7 +343,7 @@ def test_async_queue_full_skips() -> None:
             time.sleep(0.05)
             return 7
 
-    d = Dispatcher(TARGET, Good(), Slow(), mode="async", queue_size=2, timeout_s=1.0)
+    d = Dispatcher(TARGET, primary=Good(), shadow=Slow(), mode="async", queue_size=2, timeout_s=1.0)
     proxy = d.wrap()
     for _ in range(20):
         assert proxy.const() == 7
@@ -288,14 +351,21 @@ def test_async_queue_full_skips() -> None:
     assert c.skipped > 0 and c.calls == 20 and c.matched + c.skipped == 20
 
 
-def test_sync_timeout_recorded_after_the_fact(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, Good(), Bad(), mode="sync", timeout_s=0.1, log=tmp_path / "s.jsonl")
+def test_sync_timeout_is_hard(tmp_path: Path) -> None:
+    class Hang(Good):
+        def add(self, a: int, b: int) -> int:
+            threading.Event().wait(30)
+            return a + b
+
+    d = Dispatcher(
+        TARGET, primary=Good(), shadow=Hang(), mode="sync", timeout_s=0.1, log=tmp_path / "s.jsonl"
+    )
     assert d.call("add", 4, 1) == 5
     assert d.close().by_op["add"].diverged == {"shadow_timeout": 1}
 
 
 def test_shadow_mutation_is_detected_and_not_seen_by_caller(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, Good(), Bad(), log=tmp_path / "s.jsonl")
+    d = Dispatcher(TARGET, primary=Good(), shadow=Bad(), log=tmp_path / "s.jsonl")
     xs = [1, 2]
     assert d.wrap().total(xs) == 3
     assert xs == [1, 2]
@@ -304,49 +374,101 @@ def test_shadow_mutation_is_detected_and_not_seen_by_caller(tmp_path: Path) -> N
     assert event["kind"] == "mutated_input" and event["input"]["args"] == [[1, 2]]
 
 
-def test_shadow_never_sees_primary_mutation() -> None:
+def test_shadow_never_sees_primary_mutation(tmp_path: Path) -> None:
+    """The shadow runs on the input as the caller passed it; that the two sides leave the
+    input in different states is itself a divergence (a caller would notice)."""
+
     class Mutating(Good):
         def total(self, xs: list[int]) -> int:
             s = sum(xs)
             xs.clear()
             return s
 
-    d = Dispatcher(TARGET, Mutating(), Good())
+    d = Dispatcher(TARGET, primary=Mutating(), shadow=Good(), log=tmp_path / "s.jsonl")
     assert d.call("total", [1, 2, 3]) == 6
-    assert d.close().by_op["total"].matched == 1
+    assert d.close().by_op["total"].diverged == {"mutated_input": 1}  # values agreed
+    (event,) = events(tmp_path / "s.jsonl")
+    assert event["input"]["args"] == [[1, 2, 3]]
+    assert event["diff"][0] == {
+        "path": "len(input['args'][0])",
+        "primary": 0,
+        "shadow": 3,
+        "change": "length",
+    }
 
 
 def test_tolerated_float_noise_is_counted_not_logged(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, Good(), Bad(), log=tmp_path / "s.jsonl")
+    d = Dispatcher(TARGET, primary=Good(), shadow=Bad(), log=tmp_path / "s.jsonl")
     d.call("scale", Point(1, 3.0), 1.7)
     c = d.close().by_op["scale"]
     assert c.tolerated == 1 and not events(tmp_path / "s.jsonl")
 
 
 def test_strict_raises_on_divergence() -> None:
-    d = Dispatcher(TARGET, Good(), Bad(), mode="strict")
+    d = Dispatcher(TARGET, primary=Good(), shadow=Bad(), mode="strict")
     assert d.call("add", 0, 1) == 1
     with pytest.raises(ShadowDivergenceError) as info:
         d.call("add", 3, 1)
     assert info.value.kind == "value_mismatch"
 
 
-def test_keyboard_interrupt_in_shadow_propagates_in_main_thread() -> None:
-    class Interrupting(Good):
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit, GeneratorExit, Panic])
+def test_base_exceptions_raised_by_shadow_code_are_contained(
+    tmp_path: Path, exc: type[BaseException]
+) -> None:
+    class Raising(Good):
         def const(self) -> int:
-            raise KeyboardInterrupt
+            raise exc()
 
-    d = Dispatcher(TARGET, Good(), Interrupting())
+    for timeout in (None, 5.0):
+        d = Dispatcher(
+            TARGET, primary=Good(), shadow=Raising(), timeout_s=timeout, log=tmp_path / "s.jsonl"
+        )
+        assert d.call("const") == 7
+        assert d.close().by_op["const"].diverged == {"shadow_error": 1}
+
+
+def test_a_real_ctrl_c_during_an_inline_shadow_still_stops_the_program() -> None:
+    import signal
+
+    class UserPressesCtrlC(Good):
+        def const(self) -> int:
+            signal.raise_signal(signal.SIGINT)
+            return 7
+
+    d = Dispatcher(TARGET, primary=Good(), shadow=UserPressesCtrlC(), timeout_s=None)
     with pytest.raises(KeyboardInterrupt):
         d.call("const")
 
 
+def test_hostile_shadow_value_never_reaches_the_caller(tmp_path: Path) -> None:
+    class Hostile:
+        def __eq__(self, other: object) -> bool:
+            raise Panic("eq")
+
+        def __repr__(self) -> str:
+            raise Panic("repr")
+
+        __hash__ = None  # type: ignore[assignment]
+
+    class ReturnsHostile(Good):
+        def const(self) -> int:
+            return Hostile()  # type: ignore[return-value]
+
+    d = Dispatcher(TARGET, primary=Good(), shadow=ReturnsHostile(), log=tmp_path / "s.jsonl")
+    assert d.call("const") == 7
+    c = d.close().by_op["const"]
+    assert c.diverged == {"value_mismatch": 1} or c.errors == 1
+
+
 def test_sampling() -> None:
-    d = Dispatcher(TARGET, Good(), Good(), sample_rate=0.0)
+    d = Dispatcher(TARGET, primary=Good(), shadow=Good(), sample_rate=0.0)
     for i in range(10):
         d.call("add", i, 1)
     assert d.close().by_op["add"].sampled == 0
-    d = Dispatcher(TARGET, Good(), Good(), sample_rate=0.5, deterministic_sampling=True)
+    d = Dispatcher(
+        TARGET, primary=Good(), shadow=Good(), sample_rate=0.5, deterministic_sampling=True
+    )
     for _ in range(3):
         for i in range(40):
             d.call("add", i, 1)
@@ -356,13 +478,13 @@ def test_sampling() -> None:
 
 def test_off_mode_is_the_primary_method() -> None:
     primary = Good()
-    d = Dispatcher(TARGET, primary, Bad(), mode="off")
+    d = Dispatcher(TARGET, primary=primary, shadow=Bad(), mode="off")
     proxy = d.wrap()
     assert proxy.add == primary.add and proxy.name == "good"
 
 
 def test_run_summary_written(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, Good(), Good(), log=tmp_path / "s.jsonl", run_id="r1")
+    d = Dispatcher(TARGET, primary=Good(), shadow=Good(), log=tmp_path / "s.jsonl", run_id="r1")
     d.call("add", 1, 2)
     d.close()
     (summary,) = [e for e in read_events(tmp_path / "s.jsonl") if e["event"] == "run_summary"]
@@ -373,9 +495,9 @@ def test_run_summary_written(tmp_path: Path) -> None:
 def test_replay_event_of_toy(tmp_path: Path) -> None:
     from shadow.replay_core import replay_event
 
-    d = Dispatcher(TARGET, "good", "bad", log=tmp_path / "s.jsonl")
+    d = Dispatcher(TARGET, primary="good", shadow="bad", log=tmp_path / "s.jsonl")
     d.call("add", 3, 1)
     d.close()
     (event,) = events(tmp_path / "s.jsonl")
-    outcome = replay_event(event, tmp_path / "s.jsonl")
+    outcome = replay_event(event, tmp_path / "s.jsonl", target=TARGET)
     assert outcome.diverges and outcome.kind == "value_mismatch" and outcome.same_signature

@@ -69,7 +69,7 @@ def test_codec_round_trips_t2_inputs() -> None:
 )
 def test_primary_unchanged_under_shadow(space: SearchSpace) -> None:
     reference = PythonBackend()
-    d = Dispatcher(FAULTY, reference, FAULTY.make("drifting_scores"), mode="sync")
+    d = Dispatcher(FAULTY, primary=reference, shadow=FAULTY.make("drifting_scores"), mode="sync")
     proxy = d.wrap()
     try:
         expected: Any = reference.enumerate_candidates(space)
@@ -85,7 +85,7 @@ def test_primary_unchanged_under_shadow(space: SearchSpace) -> None:
 @settings(max_examples=30)
 @given(measurement_sets())
 def test_python_vs_python_never_diverges(measurements: list[Measurement]) -> None:
-    d = Dispatcher(TARGET, PythonBackend(), PythonBackend(), mode="strict")
+    d = Dispatcher(TARGET, primary=PythonBackend(), shadow=PythonBackend(), mode="strict")
     with contextlib.suppress(InvalidInputError):
         d.call("rank_candidates", measurements, 1e-3, BaselineRule.original())
     assert d.close().divergences == 0
@@ -94,7 +94,7 @@ def test_python_vs_python_never_diverges(measurements: list[Measurement]) -> Non
 @settings(max_examples=30)
 @given(replay_samples)
 def test_evaluate_replay_python_vs_python(samples: list[ReplaySample]) -> None:
-    d = Dispatcher(TARGET, PythonBackend(), PythonBackend(), mode="strict")
+    d = Dispatcher(TARGET, primary=PythonBackend(), shadow=PythonBackend(), mode="strict")
     with contextlib.suppress(InvalidInputError):
         d.call("evaluate_replay", samples, 100.0)
     assert d.close().divergences == 0
@@ -125,7 +125,7 @@ def test_wrong_backend_events_and_replay(
     tmp_path: Path, wrong: str, op: str, args: tuple[Any, ...], severity: str, path: str
 ) -> None:
     log = tmp_path / "shadow.jsonl"
-    d = Dispatcher(FAULTY, "python", wrong, mode="sync", log=log)
+    d = Dispatcher(FAULTY, primary="python", shadow=wrong, mode="sync", log=log)
     proxy = d.wrap()
     expected = getattr(PythonBackend(), op)(*args)
     assert getattr(proxy, op)(*args) == expected
@@ -145,7 +145,7 @@ def test_wrong_backend_events_and_replay(
 def test_real_rust_panic_in_the_shadow_is_contained(tmp_path: Path) -> None:
     pytest.importorskip("runners.rust_backend")
     log = tmp_path / "shadow.jsonl"
-    d = Dispatcher(FAULTY, "python", "panicking_rust", mode="sync", log=log)
+    d = Dispatcher(FAULTY, primary="python", shadow="panicking_rust", mode="sync", log=log)
     ranking = d.wrap().rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())
     assert ranking == PythonBackend().rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())
     assert d.close().by_op["rank_candidates"].diverged == {"shadow_error": 1}
@@ -155,7 +155,7 @@ def test_real_rust_panic_in_the_shadow_is_contained(tmp_path: Path) -> None:
 
 def test_python_primary_rust_or_reverse_is_symmetric(tmp_path: Path) -> None:
     """Either side may be primary: the wrong one as primary still reaches the caller."""
-    d = Dispatcher(FAULTY, "swapped_rank", "python", log=tmp_path / "s.jsonl")
+    d = Dispatcher(FAULTY, primary="swapped_rank", shadow="python", log=tmp_path / "s.jsonl")
     ranking = d.call("rank_candidates", MEASUREMENTS, 1e-3, BaselineRule.original())
     assert ranking == FAULTY.make("swapped_rank").rank_candidates(
         MEASUREMENTS, 1e-3, BaselineRule.original()
@@ -164,7 +164,7 @@ def test_python_primary_rust_or_reverse_is_symmetric(tmp_path: Path) -> None:
 
 
 def test_error_parity_on_t2(tmp_path: Path) -> None:
-    d = Dispatcher(TARGET, PythonBackend(), PythonBackend(), mode="strict")
+    d = Dispatcher(TARGET, primary=PythonBackend(), shadow=PythonBackend(), mode="strict")
     with pytest.raises(InvalidInputError):
         d.call("build_replay_plan", [], 1, 1, 0)
     assert d.close().by_op["build_replay_plan"].matched == 1

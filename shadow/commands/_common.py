@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.console import Console
 
-from shadow.config import ConfigError, default_target
+from shadow.config import ConfigError, default_target, find_pyproject
 from shadow.registry import Target, load_target
 
 
@@ -33,10 +34,36 @@ def chosen_ops(args: argparse.Namespace) -> tuple[str, ...] | None:
     return tuple(op.strip() for op in args.ops.split(",") if op.strip())
 
 
+def add_project_to_path() -> None:
+    """Put the project root (the folder of the nearest pyproject.toml) on ``sys.path``, so
+    targets and pairs named ``module:attr`` import from the project as printed commands
+    expect, with no ``PYTHONPATH`` to remember."""
+    pyproject = find_pyproject()
+    if pyproject is not None:
+        root = str(pyproject.parent)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+
+
+def load_configured_target(spec: str | None) -> Target:
+    """The target ``spec`` names, or the project's configured one; ValueError saying why not."""
+    add_project_to_path()
+    try:
+        spec = spec or default_target()
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        return load_target(spec)
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"cannot load target {spec}: no module named {exc.name!r}") from None
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"cannot load target {spec}: {exc}") from None
+
+
 def target_or_none(args: argparse.Namespace, console: Console, command: str) -> Target | None:
     """The target named by ``--target`` or the configuration; None after saying why not."""
     try:
-        return load_target(args.target or default_target())
-    except (ConfigError, ImportError, AttributeError, TypeError) as exc:
-        console.print(f"[red]shadow {command}: cannot load the target: {exc}[/]", highlight=False)
+        return load_configured_target(args.target)
+    except ValueError as exc:
+        console.print(f"shadow {command}: {exc}", highlight=False, markup=False)
         return None

@@ -27,7 +27,7 @@ from shadow.corpus import DEFAULT_CORPUS, Case, input_digest, save_case
 EXIT_FIXED: Final = 0
 EXIT_DIVERGES: Final = 1
 EXIT_USAGE: Final = 2
-EXIT_ERROR: Final = 3
+EXIT_ERROR: Final = 2
 
 
 class ReplayError(Exception):
@@ -40,9 +40,32 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="re-run one logged call on both implementations; optionally save it to the corpus",
         description=(
             "Find the divergence event with --call ID in LOG, re-run its input on both "
-            "implementations and say whether it still diverges. Exit status: 0 no longer "
-            "diverges, 1 still diverges, 2 usage error, 3 call/input/target not found."
+            "implementations and say whether it still diverges. The target is --target or "
+            "the project's (pyproject [tool.shadow] / $SHADOW_TARGET), never the log's."
         ),
+        epilog=(
+            "exit status: 0 no longer diverges, 1 still diverges, 2 could not check "
+            "(usage, log/call/input not found, target not loadable or not the event's)\n\n"
+            "examples:\n"
+            "  shadow replay reports/shadow/run.jsonl --call 20261201T101500-ab12cd-000003\n"
+            "  shadow replay reports/fuzz.jsonl --call fuzz-...-000001 --save --note 'why'\n"
+            "  shadow replay LOG --call ID --isolation process   # a call that crashed the port"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--target",
+        metavar="MOD:ATTR",
+        help="target to replay with (default: $SHADOW_TARGET or [tool.shadow] target); "
+        "required when the event was logged for another target",
+    )
+    p.add_argument("--primary", default=None, help="primary implementation (default: as logged)")
+    p.add_argument("--shadow", default=None, help="shadow implementation (default: as logged)")
+    p.add_argument(
+        "--isolation",
+        choices=("thread", "process"),
+        default="thread",
+        help="where the shadow runs (process survives a crashing port; default thread)",
     )
     p.add_argument("log", type=Path, metavar="LOG", help="the shadow log holding the call")
     p.add_argument("--call", required=True, metavar="ID", help="call_id of the event")
@@ -110,9 +133,8 @@ def load_event_input(event: Mapping[str, Any], log: Path) -> Any:
 
 def _print_outcome(call_id: str, outcome: Any, event: Mapping[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from shadow.review.format import compact
+    from shadow.display import visible
 
     console = Console()
     if not outcome.diverges:
@@ -131,36 +153,50 @@ def _print_outcome(call_id: str, outcome: Any, event: Mapping[str, Any]) -> None
     )
     diff = list(outcome.diff)
     if diff:
-        table = Table(title=f"diff ({len(diff)} path(s))")
-        for col in ("path", "primary", "shadow"):
-            table.add_column(col, overflow="fold")
         for entry in diff[:50]:
-            table.add_row(
-                str(entry.get("path")),
-                compact(entry.get("primary"), 120),
-                compact(entry.get("shadow"), 120),
+            console.print(
+                f"  {entry.get('path')}: {outcome.primary}={visible(entry.get('primary'), 120)} "
+                f"{outcome.shadow}={visible(entry.get('shadow'), 120)}",
+                highlight=False,
+                markup=False,
             )
-        console.print(table)
 
 
 def run(args: argparse.Namespace) -> int:
+    from shadow.commands._common import load_configured_target
+    from shadow.replay_core import ReplayError as CoreReplayError
+    from shadow.replay_core import replay_event
+
     log: Path = args.log
     try:
         if not log.is_file():
             raise ReplayError(f"{log}: no such file")
         event = find_event(log, args.call)
         encoded = load_event_input(event, log)
-        if not isinstance(event.get("target"), str):
-            raise ReplayError(f"event {args.call} names no target to import")
+        logged_target = event.get("target")
+        try:
+            target = load_configured_target(args.target)
+        except ValueError as exc:
+            raise ReplayError(str(exc)) from None
+        if not args.target and logged_target != target.import_spec:
+            raise ReplayError(
+                f"event {args.call} was logged for target {logged_target!r}, not this "
+                f"project's {target.import_spec!r}; nothing was imported. To replay it with "
+                f"that target, pass --target {logged_target}"
+            )
         event["input"] = encoded
         try:
-            from shadow.replay_core import replay_event
-        except ImportError as exc:
-            raise ReplayError(f"shadow.replay_core is not available: {exc}") from exc
-        try:
-            outcome = replay_event(event)
-        except (ImportError, AttributeError, TypeError, KeyError, ValueError) as exc:
-            raise ReplayError(f"cannot replay {args.call}: {type(exc).__name__}: {exc}") from exc
+            outcome = replay_event(
+                event,
+                target=target,
+                primary=args.primary,
+                shadow=args.shadow,
+                isolation=args.isolation,
+            )
+        except CoreReplayError as exc:
+            raise ReplayError(str(exc)) from None
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ReplayError(f"cannot replay {args.call}: {exc}") from None
     except ReplayError as exc:
         print(f"shadow replay: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -171,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     _print_outcome(args.call, outcome, event)
     if args.save:
         case = Case(
-            target=event["target"],
+            target=target.import_spec,
             op=event["op"],
             input=encoded,
             input_digest=input_digest(encoded),
@@ -182,11 +218,16 @@ def run(args: argparse.Namespace) -> int:
             created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             call_id=args.call,
             diverged_when_saved=bool(outcome.diverges),
+            primary=outcome.primary,
+            shadow=outcome.shadow,
         )
         try:
             path = save_case(case, args.corpus)
         except OSError as exc:
-            print(f"shadow replay: cannot write to {args.corpus}: {exc}", file=sys.stderr)
+            print(
+                f"shadow replay: cannot write to {args.corpus}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
         print(f"saved regression case {path}")
     return EXIT_DIVERGES if outcome.diverges else EXIT_FIXED

@@ -1,0 +1,219 @@
+"""Thread isolation: the shadow in this process, on its own copy of the input.
+
+Contains every Python-level fault of the shadow: any ``BaseException`` it raises
+(``SystemExit``, ``KeyboardInterrupt`` and PyO3's ``PanicException`` included) becomes the
+outcome's error, and with a ``timeout_s`` the call runs on a runner thread that is abandoned
+when it overruns, so a hang costs the caller ``timeout_s`` once (after ``max_hung``
+abandoned calls the runner refuses new work: :class:`ShadowUnavailable`). What it cannot
+contain is a native crash (SIGSEGV, ``abort()``, a native stack overflow) or ``os._exit``:
+those end the process; use process isolation for a port that may do that.
+
+Without a timeout the shadow runs inline in the caller's thread (cheapest, but a hang is the
+caller's). A Ctrl-C that arrives while an inline shadow runs is the user's, not the
+shadow's: it is re-raised after the call (the signal is watched only in the main thread).
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shadow.codec import protect
+from shadow.isolation import IsolationName, Prepared
+from shadow.outcome import Fault, Outcome
+
+_ATOMIC: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes, complex})
+_perf = time.perf_counter
+
+
+class ShadowUnavailable(RuntimeError):
+    """The runner will not take this call (too many shadow calls are hung): count it skipped."""
+
+
+def _atomic(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    for a in args:
+        if type(a) not in _ATOMIC:
+            return False
+    return all(type(v) in _ATOMIC for v in kwargs.values()) if kwargs else True
+
+
+def call_captured(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Outcome:
+    """Run ``fn``, turning anything it raises, ``BaseException`` included, into an outcome."""
+    t0 = _perf()
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:
+        return Outcome(None, exc, _perf() - t0)
+    return Outcome(value, None, _perf() - t0)
+
+
+class InterruptWatcher:
+    """Watches SIGINT around an inline shadow call in the main thread (was it the user?)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+def _call_inline(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Outcome:
+    if threading.current_thread() is not threading.main_thread():
+        return call_captured(fn, args, kwargs)
+    watcher = InterruptWatcher()
+    try:
+        previous = signal.signal(signal.SIGINT, watcher)
+    except (ValueError, OSError):  # no signal support here: plain capture
+        return call_captured(fn, args, kwargs)
+    try:
+        outcome = call_captured(fn, args, kwargs)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if watcher.seen:
+        raise KeyboardInterrupt
+    return outcome
+
+
+class _RunnerThread:
+    """A daemon thread running shadow calls one at a time; abandoned if one hangs."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.abandoned = False
+        self._thread = threading.Thread(target=self._loop, name="shadow-runner", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, kwargs, done, box = job
+            box.append(call_captured(fn, args, kwargs))
+            done.set()
+            if self.abandoned:
+                return
+
+    def run(self, fn: Callable[..., Any], args: Any, kwargs: Any, timeout: float) -> Outcome | None:
+        done = threading.Event()
+        box: list[Outcome] = []
+        self._jobs.put((fn, args, kwargs, done, box))
+        if done.wait(timeout):
+            return box[0]
+        self.abandoned = True
+        return None
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
+class ThreadIsolation:
+    """The shadow implementation ``impl`` run in this process (see the module docstring).
+
+    """
+
+    name: IsolationName = "thread"
+
+    def __init__(
+        self,
+        impl: Any,
+        *,
+        timeout_s: float | None = 5.0,
+        max_hung: int = 4,
+    ) -> None:
+        self.impl = impl
+        self.timeout_s = timeout_s
+        self.max_hung = max_hung
+        self.hung = 0
+        self._runner: _RunnerThread | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ protocol
+
+    def prepare(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Prepared:
+        """Snapshot the input before the primary runs.
+
+        Mutable inputs are pickled (C speed; the bytes stay pristine whatever the shadow
+        does to its copy, and give the exact size a queued call holds); an input that
+        cannot be pickled is copied structurally, twice (one copy for the shadow, one kept
+        as it was)."""
+        if _atomic(args, kwargs):
+            return Prepared(op, args, dict(kwargs), None, 64 + 16 * len(args))
+        try:
+            payload = pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            pass
+        else:
+            return Prepared(op, None, None, payload, len(payload))
+        copied: tuple[Any, ...] = protect(args)
+        copied_kwargs: dict[str, Any] = protect(kwargs) if kwargs else {}
+        return Prepared(op, copied, copied_kwargs, None, 1024)
+
+    def snapshot(self, prepared: Prepared) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if prepared.payload is not None:
+            args, kwargs = pickle.loads(prepared.payload)
+            return args, kwargs
+        assert prepared.args is not None
+        return protect(prepared.args), protect(prepared.kwargs or {})
+
+    def run(self, prepared: Prepared, timeout_s: float | None) -> Outcome:
+        if prepared.payload is not None:
+            args, kwargs = pickle.loads(prepared.payload)
+            mutable = True
+        else:
+            assert prepared.args is not None
+            args, kwargs = prepared.args, prepared.kwargs or {}
+            mutable = not _atomic(args, kwargs)
+            if mutable:  # keep the prepared copy pristine for snapshot()
+                args, kwargs = protect(args), protect(kwargs)
+        try:
+            fn = getattr(self.impl, prepared.op)
+        except AttributeError as exc:
+            return Outcome(None, exc, 0.0)
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        if timeout is None:
+            outcome = _call_inline(fn, args, kwargs)
+        else:
+            outcome = self._on_runner(fn, args, kwargs, timeout)
+        if mutable and outcome.fault is None:
+            outcome.input_after = (args, kwargs)
+        return outcome
+
+    def run_batch(self, batch: Sequence[Prepared], timeout_s: float | None) -> list[Outcome]:
+        return [self.run(p, timeout_s) for p in batch]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._runner is not None and not self._runner.abandoned:
+                self._runner.stop()
+            self._runner = None
+
+    # ------------------------------------------------------------------ runner thread
+
+    def _on_runner(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
+    ) -> Outcome:
+        with self._lock:
+            if self.hung >= self.max_hung:
+                raise ShadowUnavailable(f"{self.hung} shadow calls are still hung")
+            if self._runner is None or self._runner.abandoned:
+                self._runner = _RunnerThread()
+            runner = self._runner
+        outcome = runner.run(fn, args, kwargs, timeout)
+        if outcome is None:
+            with self._lock:
+                self.hung += 1
+            return Outcome(
+                fault=Fault("shadow_timeout", f"no answer within {timeout:g} s"),
+                duration_s=timeout,
+            )
+        return outcome
+
+
+__all__ = ["InterruptWatcher", "ShadowUnavailable", "ThreadIsolation", "call_captured"]
