@@ -45,6 +45,11 @@ class Prepared:
     nbytes: int
 
 
+class InputNotTransferable(ValueError):
+    """The call's input cannot be handed to the shadow (it cannot be pickled for a worker
+    process): raised by ``prepare``, so the caller counts the call as not shadowed."""
+
+
 class ShadowRunner(Protocol):
     """Runs calls on the shadow implementation, isolated from the caller.
 
@@ -68,4 +73,4 @@ class ShadowRunner(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["ISOLATIONS", "IsolationName", "Prepared", "ShadowRunner"]
+__all__ = ["ISOLATIONS", "InputNotTransferable", "IsolationName", "Prepared", "ShadowRunner"]

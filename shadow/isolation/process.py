@@ -1,0 +1,606 @@
+"""Process isolation: the shadow runs in a long-lived worker process that can die, hang or
+blow up without touching the host.
+
+Why a lean supervisor on ``multiprocessing`` primitives rather than a pool library: a call's
+round trip here is one ``send_bytes`` and one ``recv_bytes`` on a pipe, a few times the cost
+of the bare pipe, where the pool libraries measured 5 to 10 times more; and a batch of queued
+calls costs one message out and a stream of replies back.
+
+Workers are started from a fork server by default (a clean interpreter, started once, with
+this module and the factory's module already imported) so that replacing a dead worker costs
+a fork, not an interpreter start: fuzzing a crashing shadow restarts it hundreds of times.
+Forking the host itself is unsafe when the host has threads, so it is never the default.
+
+Containment, per call:
+
+* an exception of any kind (``SystemExit``, ``KeyboardInterrupt``, a Rust panic...) comes
+  back as ``Outcome.error``: the live exception when it survives pickling, else a
+  :class:`~shadow.outcome.RemoteError` with the same :class:`~shadow.outcome.ErrorInfo`;
+* no answer within the timeout: the worker is SIGKILLed, ``shadow_timeout``;
+* the worker died (signal, ``os._exit``, out of memory): ``shadow_crash`` with the signal or
+  exit status;
+* a result that cannot be pickled or is over ``max_result_bytes``: ``shadow_unsendable``,
+  decided while pickling (an oversized result is abandoned at the cap, never built whole);
+* the worker's memory is capped (``memory_limit_mb``), so a blow-up is a ``MemoryError`` or
+  a crash in the worker, not in the host.
+
+The next call after a crash or a timeout gets a fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import multiprocessing.connection
+import pickle
+import select
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Any, Literal
+
+from shadow.isolation import InputNotTransferable, IsolationName, Prepared
+from shadow.isolation import _worker as wire
+from shadow.outcome import ErrorInfo, Fault, Outcome, RemoteError
+
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_MEMORY_LIMIT_MB = 4096
+DEFAULT_MAX_RESULT_BYTES = 64 * 2**20
+DEFAULT_START_TIMEOUT_S = 60.0
+
+_Wait = Literal["message", "dead", "timeout"]
+
+
+class WorkerStartError(RuntimeError):
+    """The shadow's worker could not be started (its factory raised, it died, or it did not
+    come up in time). Raised by :meth:`ProcessIsolation.start` only; ``run`` reports the same
+    as a ``shadow_crash``/``shadow_timeout`` outcome."""
+
+
+@dataclass(frozen=True)
+class TargetImplementation:
+    """A picklable factory for one implementation of a registered target.
+
+    The worker calls it to build its own instance: ``load_target(import_spec).make(name)``.
+    Its module is preloaded in the fork server.
+    """
+
+    import_spec: str
+    name: str
+
+    def __call__(self) -> Any:
+        from shadow.registry import load_target
+
+        return load_target(self.import_spec).make(self.name)
+
+    @property
+    def module(self) -> str:
+        return self.import_spec.partition(":")[0]
+
+
+@dataclass(frozen=True)
+class InputNotReturned:
+    """Stands in for the shadow's post-call input when it changed but could not be sent back
+    (too large or unpicklable): ``Outcome.input_after`` is then ``((InputNotReturned(...),),
+    {})``, so the change is still reported, with the reason."""
+
+    detail: str
+
+
+def _death_fault(exit_code: int | None, when: str = "") -> Fault:
+    suffix = f" {when}" if when else ""
+    if exit_code is None:
+        return Fault("shadow_crash", f"worker died{suffix} (exit status unknown)")
+    if exit_code < 0:
+        number = -exit_code
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return Fault("shadow_crash", f"killed by {name}{suffix}", signal=number)
+    return Fault("shadow_crash", f"exited with status {exit_code}{suffix}", exit_code=exit_code)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _preload_modules(factory: Callable[[], Any]) -> list[str]:
+    modules = [wire.__name__, "shadow.registry"]
+    candidate = (
+        factory.module
+        if isinstance(factory, TargetImplementation)
+        else getattr(factory, "__module__", None)
+    )
+    if isinstance(candidate, str) and candidate not in ("__main__", "builtins"):
+        modules.append(candidate)
+    return modules
+
+
+_forkserver_configured = threading.Lock()
+_forkserver_preload_set = False
+
+
+def _context(start_method: str | None, factory: Callable[[], Any]) -> BaseContext:
+    """The multiprocessing context for workers: forkserver when the platform has it.
+
+    The fork server is one per host process and takes its preload list when it starts, so
+    the first isolation to start a worker decides what is preloaded; a later factory from
+    another module still works, its module is just imported by each worker.
+    """
+    global _forkserver_preload_set
+    methods = multiprocessing.get_all_start_methods()
+    method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+    if method not in methods:
+        raise ValueError(f"start_method must be one of {', '.join(methods)}, got {start_method!r}")
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        with _forkserver_configured:
+            if not _forkserver_preload_set:
+                ctx.set_forkserver_preload(_preload_modules(factory))
+                _forkserver_preload_set = True
+    return ctx
+
+
+class _Worker:
+    """One worker process and the host's end of its pipe."""
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.pid = process.pid
+        self._fd = conn.fileno()
+        self._sentinel = process.sentinel
+        self._poller: Any = None
+        if hasattr(select, "poll"):
+            self._poller = select.poll()
+            self._poller.register(self._fd, select.POLLIN)
+            self._poller.register(self._sentinel, select.POLLIN)
+        self._disposed = False
+        self._dispose_lock = threading.Lock()
+
+    def wait(self, timeout_s: float | None) -> _Wait:
+        """Wait for the next message; a dead worker is noticed at once."""
+        if self._poller is not None:
+            ms = None if timeout_s is None else max(0, math.ceil(timeout_s * 1000))
+            events = self._poller.poll(ms)
+            if not events:
+                return "timeout"
+            if any(fd == self._fd for fd, _ in events):
+                return "message"
+            return "dead"
+        ready = multiprocessing.connection.wait([self.conn, self._sentinel], timeout_s)
+        if not ready:
+            return "timeout"
+        return "message" if self.conn in ready else "dead"
+
+    def idle_and_alive(self) -> bool:
+        """Nothing unexpected pending and not dead: safe to send a call to."""
+        if self._poller is not None:
+            return not self._poller.poll(0)
+        return not multiprocessing.connection.wait([self.conn, self._sentinel], 0)
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+
+    def exit_code(self, wait_s: float = 2.0) -> int | None:
+        try:
+            self.process.join(wait_s)
+            return self.process.exitcode
+        except Exception:
+            return None
+
+    def dispose(self) -> None:
+        """Kill, reap and release the worker; idempotent, never raises, bounded in time."""
+        with self._dispose_lock:
+            if self._disposed:
+                return
+            self._disposed = True
+        self.kill()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        try:
+            self.process.join(2.0)
+            if self.process.exitcode is not None:
+                self.process.close()
+        except Exception:
+            pass
+
+
+def _kill_quietly(worker: _Worker) -> None:
+    worker.kill()
+
+
+class ProcessIsolation:
+    """Runs the shadow implementation in a worker process (see the module docstring).
+
+    ``factory`` is a picklable zero-argument callable returning the implementation (e.g. a
+    :class:`TargetImplementation`); each worker calls it once. Calls are serialised: one
+    worker, one call at a time. ``timeout_s`` None means no timeout; ``memory_limit_mb``
+    None means no memory cap.
+    """
+
+    name: IsolationName = "process"
+
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        *,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        start_method: str | None = None,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+    ) -> None:
+        if timeout_s is not None and not timeout_s > 0:
+            raise ValueError(f"timeout_s must be positive or None, got {timeout_s!r}")
+        if memory_limit_mb is not None and memory_limit_mb < 1:
+            raise ValueError(f"memory_limit_mb must be at least 1 or None, got {memory_limit_mb!r}")
+        if max_result_bytes < 1:
+            raise ValueError(f"max_result_bytes must be at least 1, got {max_result_bytes!r}")
+        if not start_timeout_s > 0:
+            raise ValueError(f"start_timeout_s must be positive, got {start_timeout_s!r}")
+        try:
+            pickle.dumps(factory, protocol=wire.PROTOCOL)
+        except Exception as exc:
+            raise ValueError(
+                f"factory cannot be sent to a worker process: {wire.describe(exc)}"
+            ) from exc
+        self._factory = factory
+        self._timeout_s = timeout_s
+        self._memory_limit = None if memory_limit_mb is None else memory_limit_mb * 2**20
+        self._max_result_bytes = max_result_bytes
+        self._start_timeout_s = start_timeout_s
+        self._ctx = _context(start_method, factory)
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._broken: Fault | None = None
+        self._closed = False
+        self._starts = 0
+        self._crashes = 0
+        self._timeouts = 0
+
+    # ------------------------------------------------------------------ counters
+
+    @property
+    def start_method(self) -> str:
+        return str(self._ctx.get_start_method())
+
+    @property
+    def timeout_s(self) -> float | None:
+        return self._timeout_s
+
+    @property
+    def starts(self) -> int:
+        """Workers started so far."""
+        return self._starts
+
+    @property
+    def restarts(self) -> int:
+        """Workers started to replace an earlier one (after a crash, a timeout, a kill)."""
+        return max(0, self._starts - 1)
+
+    @property
+    def crashes(self) -> int:
+        return self._crashes
+
+    @property
+    def timeouts(self) -> int:
+        return self._timeouts
+
+    @property
+    def pid(self) -> int | None:
+        """The current worker's process id, None when no worker is running."""
+        worker = self._worker
+        return None if worker is None else worker.pid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ------------------------------------------------------------------ protocol
+
+    def prepare(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Prepared:
+        """Pickle the input now, so what the primary later does to it never reaches the shadow."""
+        try:
+            payload = pickle.dumps((tuple(args), dict(kwargs)), protocol=wire.PROTOCOL)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise InputNotTransferable(
+                f"input of {op!r} cannot be sent to the shadow's worker process: "
+                f"{wire.describe(exc)}"
+            ) from exc
+        return Prepared(op, None, None, payload, len(payload))
+
+    def snapshot(self, prepared: Prepared) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        args, kwargs = pickle.loads(self._payload(prepared))
+        return args, kwargs
+
+    def run(self, prepared: Prepared, timeout_s: float | None) -> Outcome:
+        return self.run_batch((prepared,), timeout_s)[0]
+
+    def run_batch(self, batch: Sequence[Prepared], timeout_s: float | None) -> list[Outcome]:
+        """One message out, one reply per call streamed back; ``timeout_s`` is per call.
+
+        When the worker dies or hangs on call ``i``, earlier calls keep their results, call
+        ``i`` gets the fault, and the later calls (which never started) go to a fresh worker.
+        """
+        timeout = self._timeout_s if timeout_s is None else timeout_s
+        results: list[Outcome | None] = [None] * len(batch)
+        frames: list[bytes] = []
+        pending: list[int] = []
+        for i, prepared in enumerate(batch):
+            try:
+                payload = self._payload(prepared)
+            except InputNotTransferable as exc:
+                results[i] = Outcome(fault=Fault("shadow_unsendable", str(exc)))
+                frames.append(b"")
+                continue
+            op = prepared.op.encode()
+            frames.append(b"".join((wire.CALL.pack(len(op), len(payload)), op, payload)))
+            pending.append(i)
+        if pending:
+            with self._lock:
+                self._run_pending(frames, pending, results, timeout)
+        return [r if r is not None else Outcome(fault=self._closed_fault()) for r in results]
+
+    def close(self) -> None:
+        """Kill the worker. Never raises, never waits long; safe from any thread, even while
+        another thread is waiting on a hung call (that call then gets a ``shadow_crash``)."""
+        self._closed = True
+        worker = self._worker
+        if worker is not None:
+            worker.kill()
+        if self._lock.acquire(timeout=1.0):
+            try:
+                self._drop_worker()
+            finally:
+                self._lock.release()
+
+    def start(self) -> None:
+        """Start the worker now rather than at the first call (and find out at once whether
+        the implementation can be built there); raises :class:`WorkerStartError`."""
+        with self._lock:
+            fault = self._ensure_worker()
+        if fault is not None:
+            raise WorkerStartError(f"shadow worker: {fault.detail}")
+
+    def __enter__(self) -> ProcessIsolation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"ProcessIsolation({self._factory!r}, start_method={self.start_method!r}, "
+            f"pid={self.pid}, starts={self._starts})"
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _payload(self, prepared: Prepared) -> bytes:
+        if prepared.payload is not None:
+            return prepared.payload
+        return self.prepare(prepared.op, prepared.args or (), prepared.kwargs or {}).payload or b""
+
+    def _closed_fault(self) -> Fault:
+        return Fault("shadow_crash", "the process isolation was closed before this call ran")
+
+    def _run_pending(
+        self,
+        frames: list[bytes],
+        pending: list[int],
+        results: list[Outcome | None],
+        timeout: float | None,
+    ) -> None:
+        resent = False
+        while pending:
+            if self._closed:
+                return
+            fault = self._ensure_worker()
+            if fault is not None:
+                for i in pending:
+                    results[i] = Outcome(fault=fault)
+                return
+            worker = self._worker
+            assert worker is not None
+            message = b"".join([wire.COUNT.pack(len(pending)), *(frames[i] for i in pending)])
+            if not self._send(worker, message):
+                # Died while idle (nothing of ours was running): retry once on a fresh one.
+                code = worker.exit_code()
+                self._drop_worker()
+                if resent:
+                    results[pending[0]] = Outcome(fault=_death_fault(code, "before the call"))
+                    pending = pending[1:]
+                resent = True
+                continue
+            resent = False
+            pending = self._collect(worker, pending, results, timeout)
+
+    def _send(self, worker: _Worker, message: bytes) -> bool:
+        if not worker.idle_and_alive():
+            return False
+        try:
+            worker.conn.send_bytes(message)
+        except OSError:
+            return False
+        return True
+
+    def _collect(
+        self,
+        worker: _Worker,
+        pending: list[int],
+        results: list[Outcome | None],
+        timeout: float | None,
+    ) -> list[int]:
+        """Read one reply per pending call; returns the calls left when the worker is lost."""
+        done = False
+        try:
+            for k, i in enumerate(pending):
+                started = time.perf_counter()
+                state = worker.wait(timeout)
+                if state == "message":
+                    try:
+                        reply = worker.conn.recv_bytes()
+                    except (EOFError, OSError):
+                        state = "dead"
+                    else:
+                        results[i] = self._decode(reply)
+                        continue
+                elapsed = time.perf_counter() - started
+                worker.kill()
+                if state == "timeout":
+                    self._timeouts += 1
+                    detail = f"no answer after {_seconds(timeout or 0.0)}; worker killed"
+                    results[i] = Outcome(fault=Fault("shadow_timeout", detail), duration_s=elapsed)
+                else:
+                    self._crashes += 1
+                    code = worker.exit_code()
+                    fault = (
+                        Fault("shadow_crash", "worker stopped by close()")
+                        if self._closed
+                        else _death_fault(code)
+                    )
+                    results[i] = Outcome(fault=fault, duration_s=elapsed)
+                self._drop_worker()
+                done = True
+                return pending[k + 1 :]
+            done = True
+            return []
+        finally:
+            if not done:  # interrupted (Ctrl-C in the host): the pipe is out of step
+                self._drop_worker()
+
+    def _decode(self, reply: bytes) -> Outcome:
+        view = memoryview(reply)
+        status, flag, duration, body_len = wire.REPLY.unpack_from(view, 0)
+        start = wire.REPLY.size
+        body = view[start : start + body_len]
+        rest = view[start + body_len :]
+        outcome = Outcome(duration_s=duration)
+        if status == wire.OK:
+            try:
+                outcome.value = pickle.loads(body)
+            except BaseException as exc:
+                detail = f"result cannot be rebuilt in the host: {wire.describe(exc)}"
+                outcome.fault = Fault("shadow_unsendable", detail)
+        elif status == wire.RAISED:
+            outcome.error = self._error(body)
+        else:  # UNSENDABLE, UNREADABLE
+            outcome.fault = Fault("shadow_unsendable", str(body, "utf-8", "replace"))
+        if flag == wire.INPUT_CHANGED:
+            try:
+                args, kwargs = pickle.loads(rest)
+                outcome.input_after = (args, kwargs)
+            except BaseException as exc:
+                detail = f"changed input cannot be rebuilt in the host: {wire.describe(exc)}"
+                outcome.input_after = ((InputNotReturned(detail),), {})
+        elif flag == wire.INPUT_CHANGED_UNSENDABLE:
+            detail = "changed input is " + str(rest, "utf-8", "replace")
+            outcome.input_after = ((InputNotReturned(detail),), {})
+        return outcome
+
+    @staticmethod
+    def _error(body: memoryview) -> BaseException:
+        info: ErrorInfo
+        exc_bytes: bytes | None
+        info, exc_bytes = pickle.loads(body)
+        if exc_bytes is not None:
+            try:
+                exc = pickle.loads(exc_bytes)
+            except BaseException:
+                exc = None
+            if isinstance(exc, BaseException):
+                return exc
+        return RemoteError(info)
+
+    def _ensure_worker(self) -> Fault | None:
+        """A running worker, started if needed; the fault when it cannot be started."""
+        if self._worker is not None:
+            return None
+        if self._broken is not None:
+            return self._broken
+        if self._closed:
+            return self._closed_fault()
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=wire.main,
+            args=(child_conn, self._factory, self._memory_limit, self._max_result_bytes),
+            name="shadow-worker",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except Exception as exc:
+            parent_conn.close()
+            child_conn.close()
+            return Fault("shadow_crash", f"worker could not be started: {wire.describe(exc)}")
+        child_conn.close()
+        worker = _Worker(process, parent_conn)
+        self._starts += 1
+        self._worker = worker
+        self._finalizer = weakref.finalize(self, _kill_quietly, worker)
+        state = worker.wait(self._start_timeout_s)
+        if state == "message":
+            try:
+                hello = parent_conn.recv_bytes()
+            except (EOFError, OSError):
+                state = "dead"
+            else:
+                if hello == wire.READY:
+                    if self._closed:  # close() raced with the start
+                        self._drop_worker()
+                        return self._closed_fault()
+                    return None
+                self._drop_worker()
+                detail = str(hello[len(wire.START_FAILED) :], "utf-8", "replace")
+                self._broken = Fault(
+                    "shadow_crash", f"the implementation could not be built: {detail}"
+                )
+                return self._broken
+        worker.kill()
+        if state == "timeout":
+            fault = Fault(
+                "shadow_timeout", f"worker did not start within {_seconds(self._start_timeout_s)}"
+            )
+        else:
+            fault = _death_fault(worker.exit_code(), "while starting")
+        self._drop_worker()
+        return fault
+
+    def _drop_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if worker is not None:
+            worker.dispose()
+
+
+__all__ = [
+    "DEFAULT_MAX_RESULT_BYTES",
+    "DEFAULT_MEMORY_LIMIT_MB",
+    "DEFAULT_START_TIMEOUT_S",
+    "DEFAULT_TIMEOUT_S",
+    "InputNotReturned",
+    "ProcessIsolation",
+    "TargetImplementation",
+    "WorkerStartError",
+]
