@@ -22,9 +22,7 @@ from shadow.registry import Target
 
 
 def rate(target: Target, op: str, examples: int) -> tuple[int, float]:
-    fuzzer = Fuzzer(
-        target, Pair.of(target, "python", "rust"), FuzzConfig(examples, seed=0)
-    )
+    fuzzer = Fuzzer(target, Pair.of(target, "python", "rust"), FuzzConfig(examples, seed=0))
     start = time.perf_counter()
     result = fuzzer.run([op]).results[0]
     elapsed = time.perf_counter() - start

@@ -168,9 +168,17 @@ def _zero_signs_equal(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def loose_equal(a: Any, b: Any) -> bool:
-    """Python's ``==`` (what ``strict_types=False`` means), never raising."""
+    """Python's ``==`` (what ``strict_types=False`` means), never raising.
+
+    A result that is not a plain bool counts only when it is a 0-d truth value (a NumPy
+    ``bool_``); element-wise results (arrays) are not "equal"."""
+    if a is b:
+        return True
     try:
-        return a is b or (a == b) is True
+        r = a == b
+        if r is True or r is False:
+            return r
+        return getattr(r, "shape", None) == () and bool(r)
     except Exception:
         return False
 

@@ -63,3 +63,11 @@ def default_target(env: Mapping[str, str] = os.environ, start: Path | None = Non
 def configured_path(key: str, fallback: str, start: Path | None = None) -> Path:
     value = tool_table(start).get(key)
     return Path(value) if isinstance(value, str) and value else Path(fallback)
+
+
+def configured_target(env: Mapping[str, str] = os.environ, start: Path | None = None) -> str | None:
+    """The project's target spec, or None when none is configured (never raises)."""
+    try:
+        return default_target(env, start)
+    except ConfigError:
+        return None

@@ -195,8 +195,16 @@ class Reporter:
         primary: Implementation,
         shadow: Implementation,
         log: EventLog | None = None,
-        replay_target: str | None = None,
+        replay_target: str | bool | None = True,
     ) -> None:
+        """``replay_target``: True names ``--target`` in replay commands only when the
+        target is not the project's configured one; a string names that; None never."""
+        if replay_target is True:
+            from shadow.config import configured_target
+
+            replay_target = (
+                None if configured_target() == target.import_spec else target.import_spec
+            )
         self.spec_target = target
         self.target = target.import_spec
         self.run_id = run_id
@@ -204,7 +212,7 @@ class Reporter:
         self.primary = primary
         self.shadow = shadow
         self.log = log
-        self.replay_target = replay_target
+        self.replay_target = replay_target if isinstance(replay_target, str) else None
         self._seq = itertools.count(1)
 
     def next_call_id(self) -> str:

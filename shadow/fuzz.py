@@ -356,9 +356,16 @@ class Fuzzer:
 
     # ------------------------------------------------------------------ events
 
-    def record(self, judgement: Judgement, divergence: Divergence, call: Call) -> Finding:
+    def record(
+        self,
+        judgement: Judgement,
+        divergence: Divergence,
+        call: Call,
+        *,
+        reporter: Reporter | None = None,
+    ) -> Finding:
         """Write one divergence as an event and return it as a :class:`Finding`."""
-        fields = self.reporter.divergence(judgement, divergence, call)
+        fields = (reporter or self.reporter).divergence(judgement, divergence, call)
         return Finding(
             op=judgement.op,
             kind=divergence.kind,

@@ -29,6 +29,7 @@ from shadow.codec import CodecError
 from shadow.corpus import Case, CorpusError, iter_case_files, load_case
 from shadow.dispatcher import new_run_id
 from shadow.display import visible
+from shadow.events import Reporter
 from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, OpResult, Pair
 from shadow.judge import Differential
 from shadow.log import EventLog
@@ -143,6 +144,14 @@ def _replay_corpus(
     items: list[GateItem] = []
     active = baseline.active(today)
     sides = (pair.primary_name, pair.shadow_name)
+    reporter = Reporter(
+        target,
+        run_id=f"{fuzzer.run_id}-corpus",
+        source="corpus",
+        primary=fuzzer.reporter.primary,
+        shadow=fuzzer.reporter.shadow,
+        log=fuzzer.log,
+    )
     for path in iter_case_files(corpus):
         name = path.name
         t0 = time.perf_counter()
@@ -190,7 +199,7 @@ def _replay_corpus(
             )
             continue
         d = judgement.divergences[0]
-        finding = fuzzer.record(judgement, d, (args, kwargs))
+        finding = fuzzer.record(judgement, d, (args, kwargs), reporter=reporter)
         accepted = active.get((case.op, finding.signature))
         items.append(
             GateItem(

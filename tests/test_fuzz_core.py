@@ -60,8 +60,12 @@ def test_bug_is_shrunk_and_logged_as_a_replayable_event(
         "replay",
     ):
         assert key in event
-    assert event["replay"] == f"shadow replay {log_path} --call {finding.call_id}"
-    assert main(["replay", str(log_path), "--call", finding.call_id]) == 1  # still diverges
+    assert event["replay"] == (
+        f"shadow replay {log_path} --call {finding.call_id} --target {TARGET.import_spec}"
+    )
+    replay = ["replay", str(log_path), "--call", finding.call_id]
+    assert main(replay) == 2  # logged for another target: refused, nothing imported
+    assert main([*replay, "--target", TARGET.import_spec]) == 1  # still diverges
 
 
 def test_time_budget_runs_batches() -> None:
@@ -71,7 +75,9 @@ def test_time_budget_runs_batches() -> None:
 
 def test_shadow_and_fuzz_share_one_verdict() -> None:
     """The dispatcher (runtime) and the fuzzer judge the same input the same way."""
-    d = Dispatcher(TARGET, primary=TARGET.make("sorting"), shadow=TARGET.make("off_by_one"), mode="sync")
+    d = Dispatcher(
+        TARGET, primary=TARGET.make("sorting"), shadow=TARGET.make("off_by_one"), mode="sync"
+    )
     proxy = d.wrap()
     assert proxy.merge([(0, 1), (1, 2)]) == [(0, 2)]  # the caller gets the primary's answer
     counters = d.close()
@@ -107,6 +113,12 @@ def test_gate_command_reads_default_target_from_env(
         "--examples",
         "40",
     ]
+    assert main(["gate", *out]) == 2  # an explicit corpus/baseline that does not exist
+    assert "--corpus" in capsys.readouterr().out
+    (tmp_path / "c").mkdir()
+    assert main(["gate", *out]) == 2
+    assert "--baseline" in capsys.readouterr().out
+    (tmp_path / "b.json").write_text('{"schema": "shadow.baseline/1", "accepted": []}')
     assert main(["gate", *out]) == 0
     assert main(["gate", *out, "--shadow", "off_by_one"]) == 1
     assert (tmp_path / "g.md").read_text().startswith("# shadow gate: FAILED")

@@ -61,7 +61,9 @@ def make_target() -> Any:
 def shadow_log(tmp_path: Path) -> Path:
     STATE["buggy"] = BuggyWords
     log = tmp_path / "shadow.jsonl"
-    d = Dispatcher(make_target(), primary="good", shadow="buggy", mode="sync", log=log, run_id="toy")
+    d = Dispatcher(
+        make_target(), primary="good", shadow="buggy", mode="sync", log=log, run_id="toy"
+    )
     for text in ("a b", "Hello world hello", "X", "Some longer Text with Capitals here", "c d"):
         d.call("unique_words", text)
     d.close()
@@ -88,7 +90,10 @@ def test_replay_still_diverges_then_fixed_and_saved(
     shadow_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     call = _call_ids(shadow_log)[0]
-    assert main(["replay", str(shadow_log), "--call", call]) == 1
+    assert main(["replay", str(shadow_log), "--call", call]) == 2  # another target: refused
+    assert "pass --target" in capsys.readouterr().err
+    target = ["--target", f"{__name__}:make_target"]
+    assert main(["replay", str(shadow_log), "--call", call, *target]) == 1
     out = capsys.readouterr().out
     assert "still diverges" in out and "value_mismatch" in out
 
@@ -105,6 +110,7 @@ def test_replay_still_diverges_then_fixed_and_saved(
             str(corpus),
             "--note",
             "lower-casing bug",
+            *target,
         ]
     )
     assert code == 0
@@ -116,14 +122,15 @@ def test_replay_still_diverges_then_fixed_and_saved(
     assert case["kind"] == "value_mismatch" and case["note"] == "lower-casing bug"
     assert case["input_digest"].startswith("sha256:") and case["diverged_when_saved"] is False
     assert case["input"]["args"] and case["created"].endswith("Z")
+    assert (case["primary"], case["shadow"]) == ("good", "buggy")
 
 
-def test_replay_errors_exit_3(
+def test_replay_errors_exit_2(
     shadow_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["replay", str(shadow_log), "--call", "nope"]) == 3
+    assert main(["replay", str(shadow_log), "--call", "nope"]) == 2
     assert "no divergence event" in capsys.readouterr().err
-    assert main(["replay", str(tmp_path / "missing.jsonl"), "--call", "x"]) == 3
+    assert main(["replay", str(tmp_path / "missing.jsonl"), "--call", "x"]) == 2
     with pytest.raises(SystemExit) as exc:
         main(["replay", str(shadow_log)])  # --call is required
     assert exc.value.code == 2

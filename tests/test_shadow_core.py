@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shadow.codec import TypedCodec, protect
-from shadow.compare import ComparePolicy, Verdict, compare_values, ulp_distance
+from shadow.compare import EXACT, ComparePolicy, Verdict, compare_values, ulp_distance
 from shadow.dispatcher import Dispatcher, ShadowDivergenceError
 from shadow.judge import Judge
 from shadow.log import read_events
@@ -103,7 +103,7 @@ TARGET = Target(
 )
 
 
-def compare_outcomes(p: Outcome, s: Outcome, policy: ComparePolicy = ComparePolicy()) -> Verdict:
+def compare_outcomes(p: Outcome, s: Outcome, policy: ComparePolicy = EXACT) -> Verdict:
     """The judge's verdict on a pair of outcomes, as a Verdict (status, kind, diff)."""
     j = Judge(OpSpec("x", policy, CODEC)).judge(p, s)
     first = j.first

@@ -108,7 +108,7 @@ def test_evaluate_replay_python_vs_python(samples: list[ReplaySample]) -> None:
             "rank_candidates",
             (MEASUREMENTS, 1e-3, BaselineRule.original()),
             "critical",
-            "root.ranked[0].candidate_id",
+            "root.ranked[0]",
         ),
         (
             "flipped_gate",
@@ -138,7 +138,7 @@ def test_wrong_backend_events_and_replay(
     assert event["primary"]["name"] == "python" and event["shadow"]["name"] == wrong
     decoded, _ = CODEC.decode(event["input"])
     assert decoded == args
-    outcome = replay_event(event, log)
+    outcome = replay_event(event, log, target=FAULTY)
     assert outcome.diverges and outcome.kind == "value_mismatch" and outcome.same_signature
 
 

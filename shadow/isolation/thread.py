@@ -114,9 +114,7 @@ class _RunnerThread:
 
 
 class ThreadIsolation:
-    """The shadow implementation ``impl`` run in this process (see the module docstring).
-
-    """
+    """The shadow implementation ``impl`` run in this process (see the module docstring)."""
 
     name: IsolationName = "thread"
 
