@@ -351,6 +351,8 @@ class _Walker:
             return
         ordered = not (self.policy.ignore_order or any(p.search(path) for p in self.unordered))
         if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            if ordered and self._rows_reordered(a, b, path):
+                return
             for f in dataclasses.fields(a):
                 self.walk(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
         elif ta is dict:
@@ -418,6 +420,34 @@ class _Walker:
             start = stop
         if self.full and start < n:
             self.truncated = True
+
+    def _rows_reordered(self, a: Any, b: Any, path: str) -> bool:
+        """A columnar record (several parallel sequence fields of one length) whose rows are
+        the same but in another order: one ``order`` difference at the record, not one per
+        column (which columns show it depends only on which rows were swapped)."""
+        names = [f.name for f in dataclasses.fields(a)]
+        cols_a = [getattr(a, n) for n in names]
+        cols_b = [getattr(b, n) for n in names]
+        seq = [i for i, c in enumerate(cols_a) if type(c) in (list, tuple)]
+        if len(seq) < 2:
+            return False
+        n = len(cols_a[seq[0]])
+        if n < 2 or any(len(cols_a[i]) != n or len(cols_b[i]) != n for i in seq):
+            return False
+        if any(type(cols_b[i]) is not type(cols_a[i]) for i in seq):
+            return False
+        others = [i for i in range(len(names)) if i not in seq]
+        if not all(self._same(cols_a[i], cols_b[i]) for i in others):
+            return False
+        rows_a = list(zip(*(cols_a[i] for i in seq), strict=True))
+        rows_b = list(zip(*(cols_b[i] for i in seq), strict=True))
+        if not self._reordered(rows_a, rows_b):
+            return False
+        first = next((k for k in range(n) if not self._same(rows_a[k], rows_b[k])), None)
+        if first is None:
+            return False
+        self._add(f"{path}[{first}]", rows_a[first], rows_b[first], "order")
+        return True
 
     def _same(self, x: Any, y: Any) -> bool:
         if x is y or self.equal(x, y):
@@ -503,6 +533,8 @@ def _order_key(x: Any) -> Any:
     t = type(x)
     if t is float:
         return (t, x if x == x else "nan", math.copysign(1.0, x))
+    if t is tuple:
+        return (t, tuple(_order_key(v) for v in x))
     hash(x)
     return (t, x)
 

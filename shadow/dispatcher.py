@@ -187,11 +187,13 @@ class Dispatcher(Generic[P]):
             if isolation == "process":
                 from shadow.isolation.process import ProcessIsolation, TargetImplementation
 
-                factory: Callable[[], Any] = (
-                    TargetImplementation(target.import_spec, shadow_name)
-                    if shadow_name is not None
-                    else _Given(shadow)
-                )
+                factory: Callable[[], Any]
+                if shadow_name is None:
+                    factory = _Given(shadow)
+                elif target.importable:
+                    factory = TargetImplementation(target.import_spec, shadow_name)
+                else:  # a target built in this process: send the implementation itself
+                    factory = _Given(target.make(shadow_name))
                 self.runner = ProcessIsolation(
                     factory,
                     timeout_s=timeout_s,

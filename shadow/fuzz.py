@@ -292,10 +292,16 @@ class Pair:
 def make_runner(target: Target, pair: Pair, config: FuzzConfig) -> ShadowRunner:
     """The shadow side of a fuzz run, in the configured isolation."""
     if config.isolation == "process":
+        from shadow.dispatcher import _Given
         from shadow.isolation.process import ProcessIsolation, TargetImplementation
 
+        factory: Callable[[], Any] = (
+            TargetImplementation(target.import_spec, pair.shadow_name)
+            if target.importable
+            else _Given(pair.shadow)
+        )
         return ProcessIsolation(
-            TargetImplementation(target.import_spec, pair.shadow_name),
+            factory,
             timeout_s=config.timeout_s,
             memory_limit_mb=config.memory_limit_mb,
         )
@@ -411,6 +417,10 @@ class Fuzzer:
             else:
                 missing.append(name)
         return have, missing
+
+    def strategy_for(self, op: str) -> FuzzSpec | None:
+        """The op's fuzz spec: registered, or derived from the primary's type hints."""
+        return self._strategy(op)
 
     def _strategy(self, op: str) -> FuzzSpec | None:
         fz = as_fuzz_spec(self.target.op(op).strategies)

@@ -130,6 +130,11 @@ class Target:
         return spec
 
     @property
+    def importable(self) -> bool:
+        """Can another process rebuild this target from ``import_spec``?"""
+        return not self.import_spec.startswith("__main__:<")
+
+    @property
     def ops(self) -> Mapping[str, OpSpec]:
         return self._ops
 
@@ -170,7 +175,11 @@ class Target:
 
 
 def load_target(import_spec: str) -> Target:
-    """Import ``"module:attr"`` and return the :class:`Target` it names."""
+    """Import ``"module:attr"`` (or build a ``"pair:A,B"``) and return the :class:`Target`."""
+    if import_spec.startswith("pair:"):
+        from shadow.pairs import load_pair
+
+        return load_pair(import_spec)
     module_name, _, attr = import_spec.partition(":")
     obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):

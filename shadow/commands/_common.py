@@ -13,10 +13,18 @@ from shadow.registry import Target, load_target
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
     """``--target``, ``--ops``, ``--primary`` and ``--shadow``, the same in every command."""
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--target",
         metavar="MOD:ATTR",
         help="target (default: $SHADOW_TARGET or [tool.shadow] target)",
+    )
+    which.add_argument(
+        "--pair",
+        nargs=2,
+        metavar=("PRIMARY", "SHADOW"),
+        help="two functions, modules or objects to compare, as MODULE[:ATTR] each "
+        "(no code to write: ops, names and strategies come from them)",
     )
     p.add_argument(
         "--ops", metavar="A,B", help="comma-separated ops (default: all with a strategy)"
@@ -58,12 +66,18 @@ def load_configured_target(spec: str | None) -> Target:
         raise ValueError(f"cannot load target {spec}: no module named {exc.name!r}") from None
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"cannot load target {spec}: {exc}") from None
+    except Exception as exc:  # the target's own import failed: say so in one line
+        raise ValueError(f"cannot load target {spec}: importing it raised {exc}") from None
 
 
 def target_or_none(args: argparse.Namespace, console: Console, command: str) -> Target | None:
-    """The target named by ``--target`` or the configuration; None after saying why not."""
+    """The target named by ``--target``/``--pair`` or the configuration; None after saying
+    why not."""
+    spec = args.target
+    if getattr(args, "pair", None):
+        spec = "pair:" + ",".join(args.pair)
     try:
-        return load_configured_target(args.target)
+        return load_configured_target(spec)
     except ValueError as exc:
         console.print(f"shadow {command}: {exc}", highlight=False, markup=False)
         return None
