@@ -1,8 +1,12 @@
-"""The worker side of process isolation: builds the shadow implementation once, then serves
-calls read from its pipe until the pipe closes or the host dies.
+"""The worker side of process isolation: the fork server and the worker it forks.
 
-Kept free of heavy imports so a fresh worker starts in a few milliseconds; the module is
-preloaded in the fork server, so restarting a crashed worker costs a fork, not an import.
+* :func:`fork_server_main` runs in a clean interpreter started by the host (multiprocessing's
+  ``spawn``, so it gets the host's ``sys.path`` and main module). It loads the factory and
+  imports the factory's module once, then forks a worker whenever the host asks, and reaps
+  one only when the host asks (so a worker's pid cannot be reused while the host may still
+  kill it). Restarting a crashed worker thus costs a fork, not an interpreter start.
+* :func:`main` is the worker: builds the shadow implementation once, then serves calls read
+  from its pipe until the pipe closes or the host dies.
 
 Wire format (both directions are ``Connection.send_bytes`` messages):
 
@@ -17,14 +21,17 @@ Wire format (both directions are ``Connection.send_bytes`` messages):
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import pickle
 import signal
+import socket
 import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -51,6 +58,17 @@ INPUT_CHANGED_UNSENDABLE = 2
 
 READY = b"R"
 START_FAILED = b"E"
+
+# fork server protocol: a request is SERVER_REQUEST; FORK is answered by PID with the host's
+# end of the new worker's socket attached (a negative pid is -errno, no socket); REAP by
+# EXIT_CODE (UNKNOWN_EXIT when there is no such child).
+SERVER_REQUEST = struct.Struct("<cqd")
+FORK = b"F"
+REAP = b"W"
+PID = struct.Struct("<q")
+EXIT_CODE = struct.Struct("<q")
+UNKNOWN_EXIT = -(2**40)
+SERVER_READY = b"Z"
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 """The host pickles inputs with the same protocol, so unchanged input re-pickles to the same
@@ -198,6 +216,15 @@ def serve_call(impl: Any, op: str, payload: memoryview, cap: int) -> bytes:
     return _reply(status, duration, body, flag, after)
 
 
+def _no_core_dumps() -> None:
+    """A crashing shadow is restarted, possibly hundreds of times while a fuzzer shrinks its
+    input: writing a core file each time would cost seconds and disk, so workers write none."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def _cap_memory(limit_bytes: int | None) -> None:
     """Cap the worker's private writable memory (``RLIMIT_DATA``: heap, anonymous mappings,
     thread stacks). Unlike ``RLIMIT_AS`` it ignores reserved-but-unused address space, which
@@ -230,11 +257,28 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="shadow-parent-watch", daemon=True).start()
 
 
+def _die_with_fork_server(server_pid: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when the fork server exits (it exits when
+    the host dies), even if the shadow holds the GIL in native code forever."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        return
+    if os.getppid() != server_pid:  # the server died before the line above
+        os._exit(0)
+
+
 def main(conn: Connection, factory: Callable[[], Any], memory_limit: int | None, cap: int) -> None:
-    """Worker entry point (the target of the worker process)."""
+    """Worker entry point (the target of a spawned worker, or called in a forked one)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the host
     _exit_with_parent()
     try:
+        _no_core_dumps()
         _cap_memory(memory_limit)
         impl = factory()
     except BaseException as exc:
@@ -272,3 +316,86 @@ def _serve(conn: Connection, impl: Any, cap: int) -> None:
                 detail = f"the worker failed while handling the call: {describe(exc)}"
                 reply = _reply(UNSENDABLE, 0.0, detail.encode())
             conn.send_bytes(reply)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _reap(pid: int, grace_s: float) -> int:
+    """Exit code of a worker (negative: killed by that signal); SIGKILLs it after
+    ``grace_s`` if it has not exited by then."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        try:
+            got, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return UNKNOWN_EXIT
+        if got:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+            except (ChildProcessError, ProcessLookupError):
+                return UNKNOWN_EXIT
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.001)
+
+
+def fork_server_main(
+    chan: socket.socket,
+    factory_bytes: bytes,
+    preload: Sequence[str],
+    memory_limit: int | None,
+    cap: int,
+) -> None:
+    """Fork server entry point; exits when the host closes its end of ``chan``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        factory = pickle.loads(factory_bytes)
+    except BaseException as exc:
+        chan.sendall(START_FAILED + f"cannot load the factory: {describe(exc)}".encode())
+        return
+    for name in preload:
+        # A failed import is left to the worker's factory call to report.
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+    server_pid = os.getpid()
+    chan.sendall(SERVER_READY)
+    while True:
+        try:
+            request = _recv_exact(chan, SERVER_REQUEST.size)
+        except OSError:
+            return
+        if not request:
+            return
+        command, pid, grace_s = SERVER_REQUEST.unpack(request)
+        if command == REAP:
+            chan.sendall(EXIT_CODE.pack(_reap(pid, grace_s)))
+            continue
+        host_end, worker_end = socket.socketpair()
+        try:
+            child = os.fork()
+        except OSError as exc:
+            host_end.close()
+            worker_end.close()
+            chan.sendall(PID.pack(-(exc.errno or 1)))
+            continue
+        if child == 0:
+            try:
+                chan.close()
+                host_end.close()
+                _die_with_fork_server(server_pid)
+                main(Connection(worker_end.detach()), factory, memory_limit, cap)
+            finally:
+                os._exit(EXIT_INTERNAL)
+        worker_end.close()
+        socket.send_fds(chan, [PID.pack(child)], [host_end.fileno()])
+        host_end.close()
