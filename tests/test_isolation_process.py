@@ -75,6 +75,18 @@ class Unrebuildable:
         return (_refuse, ())
 
 
+class HostileReduce:
+    """Pickling it raises a fatal BaseException."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise SystemExit("no pickling for you")
+
+
+class HostileError(ValueError):
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise KeyboardInterrupt
+
+
 class Endless:
     """Its pickle never ends: list items come from an infinite generator."""
 
@@ -158,6 +170,12 @@ class Impl:
 
     def endless(self) -> Endless:
         return Endless()
+
+    def hostile_result(self) -> HostileReduce:
+        return HostileReduce()
+
+    def raise_hostile(self) -> None:
+        raise HostileError("cannot be pickled either")
 
     def unpicklable_result(self) -> Any:
         return threading.Lock()
@@ -488,6 +506,21 @@ def test_unpicklable_result_is_unsendable_and_the_worker_survives(iso: ProcessIs
     assert _run(iso, "add", 1, 1).value == 2 and _restarts(iso, starts) == 0
 
 
+def test_result_whose_pickling_raises_a_fatal_exception_is_unsendable(
+    iso: ProcessIsolation,
+) -> None:
+    outcome = _run(iso, "hostile_result")
+    assert outcome.fault is not None and outcome.fault.kind == "shadow_unsendable"
+    assert "cannot be pickled: SystemExit: no pickling for you" in outcome.fault.detail
+    assert _run(iso, "add", 1, 1).value == 2
+
+
+def test_exception_whose_pickling_raises_comes_back_as_remote_error(iso: ProcessIsolation) -> None:
+    outcome = _run(iso, "raise_hostile")
+    assert isinstance(outcome.error, RemoteError)
+    assert outcome.error.info == ErrorInfo.of(_in_process("raise_hostile"))
+
+
 def test_result_the_host_cannot_rebuild_is_unsendable(iso: ProcessIsolation) -> None:
     outcome = _run(iso, "unrebuildable_result")
     assert outcome.fault is not None and outcome.fault.kind == "shadow_unsendable"
@@ -587,6 +620,42 @@ def test_close_during_a_hang_returns_promptly_and_ends_the_worker() -> None:
     assert after.fault is not None and "closed" in after.fault.detail
     assert iso.starts == 1
     iso.close()  # idempotent
+
+
+def test_worker_that_died_while_idle_is_replaced_without_blaming_the_next_call(
+    iso: ProcessIsolation,
+) -> None:
+    pid = _run(iso, "pid").value
+    crashes = iso.crashes
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    outcome = _run(iso, "pid")
+    assert isinstance(outcome.value, int) and outcome.value != pid
+    assert iso.crashes == crashes
+
+
+SIGPIPE_HOST = """
+import os, signal, sys, time
+sys.path[:0] = [{tests!r}, {root!r}]
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as CLIs that pipe into `head` do
+from test_isolation_process import Impl
+from shadow.isolation.process import ProcessIsolation
+
+with ProcessIsolation(Impl, timeout_s=5.0) as iso:
+    iso.start()
+    os.kill(iso.pid, signal.SIGKILL)
+    time.sleep(0.2)
+    print(iso.run(iso.prepare("add", (1, 2), {{}}), None).value, iso.restarts, flush=True)
+"""
+
+
+def test_host_with_default_sigpipe_survives_a_dead_worker() -> None:
+    code = SIGPIPE_HOST.format(tests=str(PROJECT_ROOT / "tests"), root=str(PROJECT_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "1"]
 
 
 def test_close_after_a_timeout() -> None:

@@ -53,7 +53,6 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal
@@ -145,17 +144,17 @@ class _ServerLost(Exception):
 
 
 class _Worker:
-    """One worker process and the host's end of its pipe.
+    """One worker process and the host's end of its channel.
 
     ``sentinel`` is a file descriptor that becomes readable when the worker dies; without
-    one, death shows as end-of-file on the pipe.
+    one, death shows as end-of-file on the channel.
     """
 
-    def __init__(self, pid: int, conn: Connection, sentinel: int | None) -> None:
+    def __init__(self, pid: int, channel: wire.Channel, sentinel: int | None) -> None:
         self.pid = pid
-        self.conn = conn
-        self._fd = conn.fileno()
-        self._waitables: list[Any] = [conn] if sentinel is None else [conn, sentinel]
+        self.channel = channel
+        self._fd = channel.fileno()
+        self._waitables: list[Any] = [self._fd] if sentinel is None else [self._fd, sentinel]
         self._poller: Any = None
         if hasattr(select, "poll"):
             self._poller = select.poll()
@@ -167,6 +166,8 @@ class _Worker:
 
     def wait(self, timeout_s: float | None) -> _Wait:
         """Wait for the next message; a dead worker is noticed at once."""
+        if self.channel.has_message():
+            return "message"
         if self._poller is not None:
             ms = None if timeout_s is None else max(0, math.ceil(timeout_s * 1000))
             events = self._poller.poll(ms)
@@ -178,13 +179,7 @@ class _Worker:
         ready = multiprocessing.connection.wait(self._waitables, timeout_s)
         if not ready:
             return "timeout"
-        return "message" if self.conn in ready else "dead"
-
-    def idle_and_alive(self) -> bool:
-        """Nothing unexpected pending and not dead: safe to send a call to."""
-        if self._poller is not None:
-            return not self._poller.poll(0)
-        return not multiprocessing.connection.wait(self._waitables, 0)
+        return "message" if self._fd in ready else "dead"
 
     def kill(self) -> None:
         raise NotImplementedError
@@ -205,7 +200,7 @@ class _Worker:
             self._disposed = True
         self.kill()
         with contextlib.suppress(Exception):
-            self.conn.close()
+            self.channel.close()
         with contextlib.suppress(Exception):
             self._release()
 
@@ -213,8 +208,8 @@ class _Worker:
 class _SpawnedWorker(_Worker):
     """A worker that is a fresh interpreter of its own (``start_method="spawn"``)."""
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
-        super().__init__(process.pid or 0, conn, process.sentinel)
+    def __init__(self, process: BaseProcess, channel: wire.Channel) -> None:
+        super().__init__(process.pid or 0, channel, process.sentinel)
         self.process = process
 
     def kill(self) -> None:
@@ -273,12 +268,12 @@ class _ForkServer:
         self.process.join(_REAP_WAIT_S)
         raise _ServerLost(_death_fault(self.process.exitcode, "while starting").detail)
 
-    def fork(self, timeout_s: float) -> tuple[int, Connection]:
+    def fork(self, timeout_s: float) -> tuple[int, wire.Channel]:
         """A new worker's pid and the host's end of its socket; raises :class:`_ServerLost`,
         or ``OSError`` when the fork itself failed."""
         self.sock.settimeout(timeout_s)
         try:
-            self.sock.sendall(wire.SERVER_REQUEST.pack(wire.FORK, 0, 0.0))
+            self.sock.sendall(wire.SERVER_REQUEST.pack(wire.FORK, 0, 0.0), wire.NOSIGNAL)
             data, fds, _flags, _addr = socket.recv_fds(self.sock, wire.PID.size, 1)
         except OSError as exc:
             raise _ServerLost(f"the fork server is not answering: {wire.describe(exc)}") from exc
@@ -291,12 +286,12 @@ class _ForkServer:
             for fd in fds:
                 os.close(fd)
             raise OSError(-pid, f"fork failed: {os.strerror(-pid)}")
-        return pid, Connection(fds[0])
+        return pid, wire.Channel(socket.socket(fileno=fds[0]))
 
     def reap(self, pid: int, grace_s: float) -> int | None:
         self.sock.settimeout(grace_s + 5.0)
         try:
-            self.sock.sendall(wire.SERVER_REQUEST.pack(wire.REAP, pid, grace_s))
+            self.sock.sendall(wire.SERVER_REQUEST.pack(wire.REAP, pid, grace_s), wire.NOSIGNAL)
             data = self.sock.recv(wire.EXIT_CODE.size, socket.MSG_WAITALL)
         except OSError:
             return None
@@ -327,12 +322,12 @@ class _ForkServer:
 class _ForkedWorker(_Worker):
     """A worker forked by the fork server; watched through a pidfd where Linux has one."""
 
-    def __init__(self, pid: int, conn: Connection, server: _ForkServer) -> None:
+    def __init__(self, pid: int, channel: wire.Channel, server: _ForkServer) -> None:
         pidfd: int | None = None
         if hasattr(os, "pidfd_open"):
             with contextlib.suppress(OSError):
                 pidfd = os.pidfd_open(pid)
-        super().__init__(pid, conn, pidfd)
+        super().__init__(pid, channel, pidfd)
         self._pidfd = pidfd
         self._server = server
         self._code: int | None = None
@@ -508,6 +503,11 @@ class ProcessIsolation:
             with self._lock:
                 try:
                     self._run_pending(frames, pending, results, timeout)
+                except BaseException:
+                    # Interrupted (Ctrl-C in the host) mid-send or mid-reply: whatever the
+                    # worker sends next would be out of step, so it goes.
+                    self._drop_worker()
+                    raise
                 finally:
                     if self._closed:  # close() could not take the lock: finish its job
                         self._shut_down()
@@ -530,7 +530,11 @@ class ProcessIsolation:
         """Start the worker now rather than at the first call, and find out at once whether
         the implementation can be built there; raises :class:`WorkerStartError`."""
         with self._lock:
-            fault = self._ensure_worker()
+            try:
+                fault = self._ensure_worker()
+            except BaseException:
+                self._drop_worker()
+                raise
         if fault is not None:
             raise WorkerStartError(f"shadow worker: {fault.detail}")
 
@@ -582,7 +586,7 @@ class ProcessIsolation:
             assert worker is not None
             message = b"".join([wire.COUNT.pack(len(pending)), *(frames[i] for i in pending)])
             if not self._send(worker, message):
-                # It died while idle (nothing of ours was running): retry once on a fresh one.
+                # It died while idle (nothing of ours ran): retry once on a fresh one.
                 code = worker.exit_code()
                 self._drop_worker()
                 if resent:
@@ -595,10 +599,8 @@ class ProcessIsolation:
 
     @staticmethod
     def _send(worker: _Worker, message: bytes) -> bool:
-        if not worker.idle_and_alive():
-            return False
         try:
-            worker.conn.send_bytes(message)
+            worker.channel.send(message)
         except OSError:
             return False
         return True
@@ -611,44 +613,37 @@ class ProcessIsolation:
         timeout: float | None,
     ) -> list[int]:
         """Read one reply per pending call; returns the calls left when the worker is lost."""
-        finished = False
-        try:
-            for k, i in enumerate(pending):
-                started = time.perf_counter()
-                state = worker.wait(timeout)
-                if state == "message":
-                    try:
-                        reply = worker.conn.recv_bytes()
-                    except (EOFError, OSError):
-                        state = "dead"
-                    else:
-                        results[i] = self._decode(reply)
-                        continue
-                elapsed = time.perf_counter() - started
-                if state == "timeout":
-                    worker.kill()
-                    self._timeouts += 1
-                    detail = f"no answer after {_seconds(timeout or 0.0)}; worker killed"
-                    results[i] = Outcome(fault=Fault("shadow_timeout", detail), duration_s=elapsed)
+        for k, i in enumerate(pending):
+            started = time.perf_counter()
+            state = worker.wait(timeout)
+            if state == "message":
+                try:
+                    reply = worker.channel.recv()
+                except (EOFError, OSError):
+                    state = "dead"
                 else:
-                    self._crashes += 1
-                    code = worker.exit_code()
-                    fault = (
-                        Fault("shadow_crash", "worker stopped by close()")
-                        if self._closed
-                        else _death_fault(code)
-                    )
-                    results[i] = Outcome(fault=fault, duration_s=elapsed)
-                self._drop_worker()
-                finished = True
-                return pending[k + 1 :]
-            finished = True
-            return []
-        finally:
-            if not finished:  # interrupted (Ctrl-C in the host): the pipe is out of step
-                self._drop_worker()
+                    results[i] = self._decode(reply)
+                    continue
+            elapsed = time.perf_counter() - started
+            if state == "timeout":
+                worker.kill()
+                self._timeouts += 1
+                detail = f"no answer after {_seconds(timeout or 0.0)}; worker killed"
+                results[i] = Outcome(fault=Fault("shadow_timeout", detail), duration_s=elapsed)
+            else:
+                self._crashes += 1
+                code = worker.exit_code()
+                fault = (
+                    Fault("shadow_crash", "worker stopped by close()")
+                    if self._closed
+                    else _death_fault(code)
+                )
+                results[i] = Outcome(fault=fault, duration_s=elapsed)
+            self._drop_worker()
+            return pending[k + 1 :]
+        return []
 
-    def _decode(self, reply: bytes) -> Outcome:
+    def _decode(self, reply: bytes | bytearray) -> Outcome:
         view = memoryview(reply)
         status, flag, duration, body_len = wire.REPLY.unpack_from(view, 0)
         start = wire.REPLY.size
@@ -714,7 +709,7 @@ class ProcessIsolation:
         state = worker.wait(self._start_timeout_s)
         if state == "message":
             try:
-                hello = worker.conn.recv_bytes()
+                hello = worker.channel.recv()
             except (EOFError, OSError):
                 state = "dead"
             else:
@@ -743,21 +738,21 @@ class ProcessIsolation:
         """Start one worker process (its READY is awaited by the caller)."""
         if self._start_method == "spawn":
             ctx = multiprocessing.get_context("spawn")
-            parent_conn, child_conn = ctx.Pipe(duplex=True)
+            host_end, worker_end = socket.socketpair()
             process = ctx.Process(
                 target=wire.main,
-                args=(child_conn, self._factory, self._memory_limit, self._max_result_bytes),
+                args=(worker_end, self._factory, self._memory_limit, self._max_result_bytes),
                 name="shadow-worker",
                 daemon=True,
             )
             try:
                 process.start()
             except BaseException:
-                parent_conn.close()
+                host_end.close()
                 raise
             finally:
-                child_conn.close()
-            return _SpawnedWorker(process, parent_conn)
+                worker_end.close()
+            return _SpawnedWorker(process, wire.Channel(host_end))
         for attempt in (1, 2):
             server = self._fork_server()
             try:
