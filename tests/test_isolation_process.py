@@ -53,6 +53,18 @@ class LossyError(ValueError):
         self.field = field
 
 
+class ForgetfulError(ValueError):
+    """Unpickles, but as a different error: its reduction forgets ``field``."""
+
+    def __init__(self, code: str, field: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.code,))
+
+
 class UnpicklableError(RuntimeError):
     def __init__(self) -> None:
         super().__init__("holds a lock")
@@ -120,6 +132,8 @@ class Impl:
             raise LossyError("E_RANGE", "unroll")
         if kind == "unpicklable":
             raise UnpicklableError()
+        if kind == "forgetful":
+            raise ForgetfulError("E_RANGE", "local_sizes")
         if kind == "base":
             raise Meltdown("core meltdown")
         if kind == "system_exit":
@@ -321,6 +335,15 @@ def test_exception_that_cannot_be_rebuilt_keeps_type_and_attributes(iso: Process
     assert error_identity(outcome.error, ["code", "field"]) == error_identity(
         local, ["code", "field"]
     )
+
+
+def test_exception_that_unpickles_differently_comes_back_as_remote_error(
+    iso: ProcessIsolation,
+) -> None:
+    outcome = _run(iso, "raise_", "forgetful")
+    assert isinstance(outcome.error, RemoteError)  # a live copy would have lost its field
+    assert outcome.error.field == "local_sizes"
+    assert outcome.error.info == ErrorInfo.of(_in_process("raise_", "forgetful"))
 
 
 def test_unpicklable_exception_comes_back_as_remote_error(iso: ProcessIsolation) -> None:

@@ -124,7 +124,7 @@ def _death_fault(exit_code: int | None, when: str = "") -> Fault:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:g} s"
+    return f"{float(value)} s"
 
 
 def _preload_modules(factory: Callable[[], Any]) -> tuple[str, ...]:
