@@ -481,7 +481,7 @@ def fork_server_main(
     except BaseException as exc:
         chan.sendall(START_FAILED + f"cannot load the factory: {describe(exc)}".encode(), NOSIGNAL)
         return
-    for name in preload:
+    for name in ("ctypes", "resource", *preload):
         # A failed import is left to the worker's factory call to report.
         with contextlib.suppress(BaseException):
             importlib.import_module(name)
