@@ -1,10 +1,15 @@
-"""The worker side of process isolation: builds the shadow implementation once, then serves
-calls read from its pipe until the pipe closes or the host dies.
+"""The worker side of process isolation: the fork server, the worker it forks, and the
+message channel between host and worker.
 
-Kept free of heavy imports so a fresh worker starts in a few milliseconds; the module is
-preloaded in the fork server, so restarting a crashed worker costs a fork, not an import.
+* :func:`fork_server_main` runs in a clean interpreter started by the host (multiprocessing's
+  ``spawn``, so it gets the host's ``sys.path`` and main module). It loads the factory and
+  imports the factory's module once, then forks a worker whenever the host asks, and reaps
+  one only when the host asks (so a worker's pid cannot be reused while the host may still
+  kill it). Restarting a crashed worker thus costs a fork, not an interpreter start.
+* :func:`main` is the worker: builds the shadow implementation once, then serves calls read
+  from its socket until the socket closes or the host dies.
 
-Wire format (both directions are ``Connection.send_bytes`` messages):
+Wire format (messages on a :class:`Channel`):
 
 * request: ``COUNT`` then, per call, ``CALL`` (op length, payload length), the op (UTF-8)
   and the payload (the host's pickle of ``(args, kwargs)``).
@@ -17,15 +22,17 @@ Wire format (both directions are ``Connection.send_bytes`` messages):
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import pickle
 import signal
+import socket
 import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shadow.outcome import ErrorInfo
@@ -52,12 +59,107 @@ INPUT_CHANGED_UNSENDABLE = 2
 READY = b"R"
 START_FAILED = b"E"
 
+# fork server protocol: a request is SERVER_REQUEST; FORK is answered by PID with the host's
+# end of the new worker's socket attached (a negative pid is -errno, no socket); REAP by
+# EXIT_CODE (UNKNOWN_EXIT when there is no such child).
+SERVER_REQUEST = struct.Struct("<cqd")
+FORK = b"F"
+REAP = b"W"
+PID = struct.Struct("<q")
+EXIT_CODE = struct.Struct("<q")
+UNKNOWN_EXIT = -(2**40)
+SERVER_READY = b"Z"
+
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 """The host pickles inputs with the same protocol, so unchanged input re-pickles to the same
 bytes."""
 
 EXIT_INTERNAL = 70
 """Exit status of a worker whose own machinery failed (not the shadow's doing)."""
+
+NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
+"""Sending to a dead peer must raise, not SIGPIPE the sender (a host may have restored the
+default SIGPIPE action, which kills)."""
+
+_LENGTH = struct.Struct("<Q")
+_INLINE = 1 << 16
+_BUFFER = 1 << 16
+
+
+class Channel:
+    """Length-prefixed messages over a stream socket.
+
+    Reads go through a buffer, so a small message costs one ``recv`` and a burst of replies
+    (a batch) often none; sends never raise SIGPIPE. Not thread-safe: one owner at a time.
+    """
+
+    __slots__ = ("_buf", "_end", "_start", "_view", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(True)
+        self.sock = sock
+        self._buf = bytearray(_BUFFER)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes) -> None:
+        """Raises ``OSError`` (``BrokenPipeError``...) when the peer is gone."""
+        header = _LENGTH.pack(len(data))
+        if len(data) <= _INLINE:
+            self.sock.sendall(header + data, NOSIGNAL)
+        else:
+            self.sock.sendall(header, NOSIGNAL)
+            self.sock.sendall(data, NOSIGNAL)
+
+    def has_message(self) -> bool:
+        """A whole message is already buffered (reading it will not block)."""
+        available = self._end - self._start
+        if available < _LENGTH.size:
+            return False
+        (length,) = _LENGTH.unpack_from(self._buf, self._start)
+        return bool(available - _LENGTH.size >= length)
+
+    def recv(self) -> bytes | bytearray:
+        """The next message; raises ``EOFError`` when the peer closed (or died)."""
+        while self._end - self._start < _LENGTH.size:
+            self._fill()
+        (length,) = _LENGTH.unpack_from(self._buf, self._start)
+        self._start += _LENGTH.size
+        available = self._end - self._start
+        if length <= available:
+            data = bytes(self._view[self._start : self._start + length])
+            self._start += length
+            return data
+        message = bytearray(length)
+        message[:available] = self._view[self._start : self._end]
+        self._start = self._end = 0
+        target = memoryview(message)
+        got = available
+        while got < length:
+            n = self.sock.recv_into(target[got:], length - got)
+            if n == 0:
+                raise EOFError("peer closed in the middle of a message")
+            got += n
+        return message
+
+    def _fill(self) -> None:
+        if self._start == self._end:
+            self._start = self._end = 0
+        elif self._end == len(self._buf):
+            pending = self._end - self._start
+            self._buf[:pending] = self._view[self._start : self._end]
+            self._start, self._end = 0, pending
+        n = self.sock.recv_into(self._view[self._end :])
+        if n == 0:
+            raise EOFError("peer closed")
+        self._end += n
 
 
 class TooLarge(Exception):
@@ -87,11 +189,35 @@ class CappedSink:
         return len(chunk)
 
 
+class Encoder:
+    """Pickles into a :class:`CappedSink` with one reused pickler (building a pickler costs
+    more than pickling a small result); a pickler that failed mid-way is not reused."""
+
+    def __init__(self) -> None:
+        self._sink = CappedSink(0)
+        self._pickler: pickle.Pickler | None = None
+
+    def dumps(self, obj: Any, cap: int) -> bytes:
+        """Raises :class:`TooLarge` past ``cap`` bytes, or whatever pickling raises."""
+        sink = self._sink
+        sink.cap, sink.size, sink.chunks = cap, 0, []
+        pickler = self._pickler
+        if pickler is None:
+            pickler = self._pickler = pickle.Pickler(sink, protocol=PROTOCOL)
+        try:
+            pickler.dump(obj)
+        except BaseException:
+            self._pickler = None
+            raise
+        finally:
+            chunks, sink.chunks = sink.chunks, []
+        pickler.clear_memo()  # the memo holds the pickled objects alive
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def capped_dumps(obj: Any, cap: int) -> bytes:
     """Pickle ``obj``; raises :class:`TooLarge` past ``cap`` bytes."""
-    sink = CappedSink(cap)
-    pickle.Pickler(sink, protocol=PROTOCOL).dump(obj)
-    return b"".join(sink.chunks)
+    return Encoder().dumps(obj, cap)
 
 
 def describe(exc: BaseException) -> str:
@@ -103,55 +229,13 @@ def describe(exc: BaseException) -> str:
 
 def type_name(obj: Any) -> str:
     cls = type(obj)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:g} MiB"
-
-
-def _encode_error(exc: BaseException, cap: int) -> bytes:
-    """``(ErrorInfo, pickled exception or None)``; the exception is sent only if it survives a
-    round trip with the same description, so the host's live copy judges like the original."""
-    info = ErrorInfo.of(exc)
-    exc_bytes: bytes | None
-    try:
-        exc_bytes = capped_dumps(exc, cap)
-        if ErrorInfo.of(pickle.loads(exc_bytes)) != info:
-            exc_bytes = None
-    except BaseException:
-        exc_bytes = None
-    return pickle.dumps((info, exc_bytes), protocol=PROTOCOL)
-
-
-def _input_after(args: Any, kwargs: Any, payload: memoryview, cap: int) -> tuple[int, bytes]:
-    """Did the call leave its input different from what it received?
-
-    A byte-for-byte match with the host's pickle settles most calls at the cost of one
-    pickle. Otherwise the payload is rebuilt here and pickled again before deciding: the host
-    and the worker iterate sets in different orders (string hashing is salted per process),
-    so the host's bytes alone would make every set look changed.
-    """
-    limit = cap + len(payload)
-    try:
-        after = capped_dumps((args, kwargs), limit)
-    except TooLarge:
-        return INPUT_CHANGED_UNSENDABLE, f"larger than {_mib(limit)}".encode()
-    except BaseException as exc:
-        return INPUT_CHANGED_UNSENDABLE, f"cannot be pickled: {describe(exc)}".encode()
-    if after == payload:
-        return INPUT_SAME, b""
-    try:
-        before = capped_dumps(pickle.loads(payload), limit)
-    except BaseException:
-        before = b""
-    if after == before:
-        return INPUT_SAME, b""
-    if len(after) > cap:
-        return INPUT_CHANGED_UNSENDABLE, f"larger than {_mib(cap)}".encode()
-    return INPUT_CHANGED, after
 
 
 def _reply(
@@ -160,42 +244,123 @@ def _reply(
     return b"".join((REPLY.pack(status, flag, duration, len(body)), body, after))
 
 
-def serve_call(impl: Any, op: str, payload: memoryview, cap: int) -> bytes:
-    """Run one call and encode its reply. Never raises for anything the shadow does."""
-    try:
-        args, kwargs = pickle.loads(payload)
-    except BaseException as exc:
-        return _reply(
-            UNREADABLE, 0.0, f"input cannot be rebuilt in the worker: {describe(exc)}".encode()
-        )
-    value: Any = None
-    error: BaseException | None = None
-    start = time.perf_counter()
-    try:
-        value = getattr(impl, op)(*args, **kwargs)
-    except BaseException as exc:
-        error = exc
-    duration = time.perf_counter() - start
+class Server:
+    """Runs calls on the implementation and encodes their replies."""
 
-    if error is None:
+    def __init__(self, impl: Any, cap: int) -> None:
+        self.impl = impl
+        self.cap = cap
+        self._encoder = Encoder()
+
+    def call(self, op: str, payload: memoryview) -> bytes:
+        """Run one call and encode its reply. Never raises for anything the shadow does."""
         try:
-            status, body = OK, capped_dumps(value, cap)
+            args, kwargs = pickle.loads(payload)
+        except BaseException as exc:
+            detail = f"input cannot be rebuilt in the worker: {describe(exc)}"
+            return _reply(UNREADABLE, 0.0, detail.encode())
+        value: Any = None
+        error: BaseException | None = None
+        start = time.perf_counter()
+        try:
+            value = getattr(self.impl, op)(*args, **kwargs)
+        except BaseException as exc:
+            error = exc
+        duration = time.perf_counter() - start
+
+        if error is None:
+            try:
+                status, body = OK, self._encoder.dumps(value, self.cap)
+            except TooLarge:
+                detail = f"result of type {type_name(value)} is larger than {_mib(self.cap)}"
+                status, body = UNSENDABLE, detail.encode()
+            except BaseException as exc:
+                detail = f"result of type {type_name(value)} cannot be pickled: {describe(exc)}"
+                status, body = UNSENDABLE, detail.encode()
+        else:
+            try:
+                status, body = RAISED, self._encode_error(error)
+            except BaseException as exc:
+                detail = f"error of type {type_name(error)} cannot be sent back: {describe(exc)}"
+                status, body = UNSENDABLE, detail.encode()
+            error = None  # drop the traceback (and the frames it keeps alive) now
+        value = None
+        flag, after = self._input_after(args, kwargs, payload)
+        return _reply(status, duration, body, flag, after)
+
+    def _encode_error(self, exc: BaseException) -> bytes:
+        """``(ErrorInfo, pickled exception or None)``; the exception is sent only if it
+        survives a round trip with the same description, so the host's live copy judges
+        like the original."""
+        info = ErrorInfo.of(exc)
+        exc_bytes: bytes | None
+        try:
+            exc_bytes = self._encoder.dumps(exc, self.cap)
+            if ErrorInfo.of(pickle.loads(exc_bytes)) != info:
+                exc_bytes = None
+        except BaseException:
+            exc_bytes = None
+        return pickle.dumps((info, exc_bytes), protocol=PROTOCOL)
+
+    def _input_after(self, args: Any, kwargs: Any, payload: memoryview) -> tuple[int, bytes]:
+        """Did the call leave its input different from what it received?
+
+        A byte-for-byte match with the host's pickle settles most calls at the cost of one
+        pickle. Otherwise the payload is rebuilt here and pickled again before deciding:
+        the host and the worker iterate sets in different orders (string hashing is salted
+        per process), so the host's bytes alone would make every set look changed.
+        """
+        limit = self.cap + len(payload)
+        try:
+            after = self._encoder.dumps((args, kwargs), limit)
         except TooLarge:
-            detail = f"result of type {type_name(value)} is larger than {_mib(cap)}"
-            status, body = UNSENDABLE, detail.encode()
+            return INPUT_CHANGED_UNSENDABLE, f"larger than {_mib(limit)}".encode()
         except BaseException as exc:
-            detail = f"result of type {type_name(value)} cannot be pickled: {describe(exc)}"
-            status, body = UNSENDABLE, detail.encode()
-    else:
+            return INPUT_CHANGED_UNSENDABLE, f"cannot be pickled: {describe(exc)}".encode()
+        if after == payload:
+            return INPUT_SAME, b""
         try:
-            status, body = RAISED, _encode_error(error, cap)
-        except BaseException as exc:
-            detail = f"error of type {type_name(error)} cannot be sent back: {describe(exc)}"
-            status, body = UNSENDABLE, detail.encode()
-        error = None  # drop the traceback (and the frames it keeps alive) before the next call
-    value = None
-    flag, after = _input_after(args, kwargs, payload, cap)
-    return _reply(status, duration, body, flag, after)
+            before = self._encoder.dumps(pickle.loads(payload), limit)
+        except BaseException:
+            before = b""
+        if after == before:
+            return INPUT_SAME, b""
+        if len(after) > self.cap:
+            return INPUT_CHANGED_UNSENDABLE, f"larger than {_mib(self.cap)}".encode()
+        return INPUT_CHANGED, after
+
+    def serve(self, channel: Channel) -> None:
+        """Answer requests until the host closes the channel."""
+        while True:
+            try:
+                message = channel.recv()
+            except (EOFError, OSError):
+                return
+            view = memoryview(message)
+            (count,) = COUNT.unpack_from(view, 0)
+            offset = COUNT.size
+            for _ in range(count):
+                op_len, payload_len = CALL.unpack_from(view, offset)
+                offset += CALL.size
+                op = str(view[offset : offset + op_len], "utf-8")
+                offset += op_len
+                payload = view[offset : offset + payload_len]
+                offset += payload_len
+                try:
+                    reply = self.call(op, payload)
+                except BaseException as exc:  # the worker's own failure, e.g. out of memory
+                    detail = f"the worker failed while handling the call: {describe(exc)}"
+                    reply = _reply(UNSENDABLE, 0.0, detail.encode())
+                channel.send(reply)
+
+
+def _no_core_dumps() -> None:
+    """A crashing shadow is restarted, possibly hundreds of times while a fuzzer shrinks its
+    input: writing a core file each time would cost seconds and disk, so workers write none."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _cap_memory(limit_bytes: int | None) -> None:
@@ -216,7 +381,8 @@ def _cap_memory(limit_bytes: int | None) -> None:
 
 def _exit_with_parent() -> None:
     """Exit as soon as the host dies, even in the middle of a long call: a daemon thread
-    waits on the sentinel multiprocessing keeps open while the host lives."""
+    waits on the sentinel multiprocessing keeps open while the host lives (inherited through
+    the fork server too)."""
     import multiprocessing
 
     parent = multiprocessing.parent_process()
@@ -230,45 +396,124 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="shadow-parent-watch", daemon=True).start()
 
 
-def main(conn: Connection, factory: Callable[[], Any], memory_limit: int | None, cap: int) -> None:
-    """Worker entry point (the target of the worker process)."""
+def _die_with_fork_server(server_pid: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when the fork server exits (it exits when
+    the host dies), even if the shadow holds the GIL in native code forever."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        return
+    if os.getppid() != server_pid:  # the server died before the line above
+        os._exit(0)
+
+
+def main(
+    sock: socket.socket, factory: Callable[[], Any], memory_limit: int | None, cap: int
+) -> None:
+    """Worker entry point (the target of a spawned worker, or called in a forked one)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the host
     _exit_with_parent()
+    channel = Channel(sock)
     try:
+        _no_core_dumps()
         _cap_memory(memory_limit)
         impl = factory()
     except BaseException as exc:
         try:
-            conn.send_bytes(START_FAILED + describe(exc).encode())
+            channel.send(START_FAILED + describe(exc).encode())
         finally:
             os._exit(0)
-    conn.send_bytes(READY)
     try:
-        _serve(conn, impl, cap)
+        channel.send(READY)
+        Server(impl, cap).serve(channel)
     except BaseException:
         os._exit(EXIT_INTERNAL)
     os._exit(0)
 
 
-def _serve(conn: Connection, impl: Any, cap: int) -> None:
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _reap(pid: int, grace_s: float) -> int:
+    """Exit code of a worker (negative: killed by that signal); SIGKILLs it after
+    ``grace_s`` if it has not exited by then."""
+    deadline = time.monotonic() + grace_s
     while True:
         try:
-            message = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        view = memoryview(message)
-        (count,) = COUNT.unpack_from(view, 0)
-        offset = COUNT.size
-        for _ in range(count):
-            op_len, payload_len = CALL.unpack_from(view, offset)
-            offset += CALL.size
-            op = str(view[offset : offset + op_len], "utf-8")
-            offset += op_len
-            payload = view[offset : offset + payload_len]
-            offset += payload_len
+            got, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return UNKNOWN_EXIT
+        if got:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
             try:
-                reply = serve_call(impl, op, payload, cap)
-            except BaseException as exc:  # the worker's own failure, e.g. out of memory
-                detail = f"the worker failed while handling the call: {describe(exc)}"
-                reply = _reply(UNSENDABLE, 0.0, detail.encode())
-            conn.send_bytes(reply)
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+            except (ChildProcessError, ProcessLookupError):
+                return UNKNOWN_EXIT
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.001)
+
+
+def fork_server_main(
+    chan: socket.socket,
+    factory_bytes: bytes,
+    preload: Sequence[str],
+    memory_limit: int | None,
+    cap: int,
+) -> None:
+    """Fork server entry point; exits when the host closes its end of ``chan``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        factory = pickle.loads(factory_bytes)
+    except BaseException as exc:
+        chan.sendall(START_FAILED + f"cannot load the factory: {describe(exc)}".encode(), NOSIGNAL)
+        return
+    for name in ("ctypes", "resource", *preload):
+        # A failed import is left to the worker's factory call to report.
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+    server_pid = os.getpid()
+    chan.sendall(SERVER_READY, NOSIGNAL)
+    while True:
+        try:
+            request = _recv_exact(chan, SERVER_REQUEST.size)
+        except OSError:
+            return
+        if not request:
+            return
+        command, pid, grace_s = SERVER_REQUEST.unpack(request)
+        if command == REAP:
+            chan.sendall(EXIT_CODE.pack(_reap(pid, grace_s)), NOSIGNAL)
+            continue
+        host_end, worker_end = socket.socketpair()
+        try:
+            child = os.fork()
+        except OSError as exc:
+            host_end.close()
+            worker_end.close()
+            chan.sendall(PID.pack(-(exc.errno or 1)), NOSIGNAL)
+            continue
+        if child == 0:
+            try:
+                chan.close()
+                host_end.close()
+                _die_with_fork_server(server_pid)
+                main(worker_end, factory, memory_limit, cap)
+            finally:
+                os._exit(EXIT_INTERNAL)
+        worker_end.close()
+        socket.send_fds(chan, [PID.pack(child)], [host_end.fileno()], NOSIGNAL)
+        host_end.close()
