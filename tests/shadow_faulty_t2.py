@@ -46,8 +46,8 @@ class DriftingScores(PythonBackend):
 class RewordedDecision(PythonBackend):
     name = "reworded_decision"
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision:
-        d = super().decide(valid_count, replay_results)
+    def decide(self, *args, **kwargs) -> Decision:  # type: ignore[no-untyped-def]
+        d = super().decide(*args, **kwargs)
         return dataclasses.replace(d, rationale=d.rationale.upper())
 
 
