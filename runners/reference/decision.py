@@ -107,9 +107,7 @@ def _check_result(r: object) -> _Replay:
             checks.fail("wrong_type", "replay_results", f"gate flags must be bools: {flag!r}")
     checks.instance(r.max_error, Stats, "replay_results.max_error")
     max_error = checks.finite_real(r.max_error.max, "replay_results.max_error.max")
-    cv_peak = (
-        None if r.cv_peak is None else checks.finite_real(r.cv_peak, "replay_results.cv_peak")
-    )
+    cv_peak = None if r.cv_peak is None else checks.finite_real(r.cv_peak, "replay_results.cv_peak")
     if r.mean_delta_vs_baseline_percent is not None:
         checks.finite_real(
             r.mean_delta_vs_baseline_percent, "replay_results.mean_delta_vs_baseline_percent"
