@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 from runners.reference import PythonBackend
 from runners.shadow_t2 import make_target

@@ -980,7 +980,11 @@ fn replay_arg(
     };
     let delta = r.getattr(intern!(py, "mean_delta_vs_baseline_percent"))?;
     if !delta.is_none() {
-        finite_arg(&delta, "replay_results.mean_delta_vs_baseline_percent", None)?;
+        finite_arg(
+            &delta,
+            "replay_results.mean_delta_vs_baseline_percent",
+            None,
+        )?;
     }
     Ok(decision::Replay {
         correctness_passed: flags[0],

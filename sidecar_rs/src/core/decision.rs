@@ -222,11 +222,20 @@ mod tests {
         assert_eq!((d.hint, d.promoted), (Hint::Promote, vec![1]));
         assert_eq!(d.rationale, PROMOTE_RATIONALE);
         let d = decide(0, &[replay(true, true, false)], &l, None);
-        assert_eq!((d.hint, d.rationale.as_str()), (Hint::Refine, NO_CORRECT_RATIONALE));
+        assert_eq!(
+            (d.hint, d.rationale.as_str()),
+            (Hint::Refine, NO_CORRECT_RATIONALE)
+        );
         let d = decide(3, &[replay(true, true, false)], &l, None);
-        assert_eq!((d.hint, d.rationale.as_str()), (Hint::Iterate, ITERATE_RATIONALE));
+        assert_eq!(
+            (d.hint, d.rationale.as_str()),
+            (Hint::Iterate, ITERATE_RATIONALE)
+        );
         let d = decide(3, &[], &l, None);
-        assert_eq!((d.hint, d.rationale.as_str()), (Hint::Refine, NOT_REPLAYED_RATIONALE));
+        assert_eq!(
+            (d.hint, d.rationale.as_str()),
+            (Hint::Refine, NOT_REPLAYED_RATIONALE)
+        );
         assert!(check_valid_count(-1).is_err());
     }
 
@@ -247,7 +256,11 @@ mod tests {
                 ..replay(true, false, false)
             },
         ];
-        let labels = ["t20_v4_u10@1024".to_string(), "b".to_string(), "c".to_string()];
+        let labels = [
+            "t20_v4_u10@1024".to_string(),
+            "b".to_string(),
+            "c".to_string(),
+        ];
         let d = decide(3, &results, &limits(), Some(&labels));
         assert_eq!(d.hint, Hint::Refine);
         assert_eq!(
@@ -258,14 +271,19 @@ mod tests {
              c failed stability (cv_peak undefined, limit 0.03)."
         );
         let d = decide(1, &results[..1], &limits(), None);
-        assert!(d.rationale.contains("#0 failed stability"), "{}", d.rationale);
+        assert!(
+            d.rationale.contains("#0 failed stability"),
+            "{}",
+            d.rationale
+        );
     }
 
     #[test]
     fn a_flag_that_disagrees_with_its_value_is_not_called_a_breach() {
         let d = decide(1, &[replay(true, false, false)], &limits(), None);
         assert!(
-            d.rationale.ends_with("#0 failed stability (cv_peak 0.01, limit 0.03)."),
+            d.rationale
+                .ends_with("#0 failed stability (cv_peak 0.01, limit 0.03)."),
             "{}",
             d.rationale
         );
@@ -301,6 +319,9 @@ mod tests {
         let next = f64::from_bits(0.03f64.to_bits() + 1);
         let (a, b) = number_pair(next, 0.03);
         assert_ne!(a, b);
-        assert_eq!(number_pair(0.03, 0.03), ("0.03".to_string(), "0.03".to_string()));
+        assert_eq!(
+            number_pair(0.03, 0.03),
+            ("0.03".to_string(), "0.03".to_string())
+        );
     }
 }
