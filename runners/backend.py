@@ -60,4 +60,13 @@ class Backend(Protocol):
         thresholds: GateThresholds = ...,
     ) -> ReplayEvaluation: ...
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision: ...
+    def decide(
+        self,
+        valid_count: int,
+        replay_results: Sequence[ReplayEvaluation],
+        thresholds: GateThresholds = ...,
+        labels: Sequence[str] | None = None,
+    ) -> Decision:
+        """``thresholds``: those the results were evaluated with, quoted by the rationale;
+        ``labels``: one name per result for the rationale (default ``#0``, ``#1``...)."""
+        ...

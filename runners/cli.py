@@ -1,21 +1,26 @@
 """``t2-search``: run a T2 auto-scheduling search and write its reports.
 
-Exit codes: 0 the search ran (whatever it decided); 1 the executor could not run (no device,
-...); 2 bad options or input rejected by the T2 core; 3 shadow mode in strict mode found a
-divergence. Errors are one clear line on stderr, never a traceback.
+Exit codes (one meaning each, listed in ``--help`` and the README): 0 the search ran and
+its reports were written, whatever it decided; 1 the run failed while running (executor or
+device, or writing the reports at the end); 2 nothing was run: a bad option, environment
+variable or input file, or something asked for is unavailable; 3 shadow mode found a
+divergence that fails the run (strict mode, or ``--shadow-fail-on``). Errors are one line on
+stderr, ``t2-search: <what is wrong>``, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from runners.backend import Backend
 from runners.backends import BACKEND_NAMES, get_backend
@@ -34,9 +39,29 @@ from runners.search import (
     run_search,
 )
 from runners.types import BaselineRule, GateThresholds, SearchSpace
+from shadow.dispatcher import ShadowDivergenceError
+from shadow.session import (
+    ISOLATIONS,
+    SessionOptionError,
+    SessionOptions,
+    SessionReport,
+    SessionUnavailableError,
+    ShadowSession,
+)
+from shadow.terminal import Terminal, describe_os_error
 from t2_sidecar.errors import InvalidInputError
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_DIVERGENCE = 0, 1, 2, 3
+PROG = "t2-search"
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_DIVERGENCE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    the search ran and its reports were written, whatever it decided (divergences
+       below --shadow-fail-on are printed, not failed)
+  {EXIT_RUNTIME}    the run failed while running: the executor or device, or writing the reports
+  {EXIT_USAGE}    nothing was run: a bad option, T2_SHADOW* variable or input file, a path that
+       cannot be written, or a backend / shadow target that is not available
+  {EXIT_DIVERGENCE}    shadow mode found a divergence that fails the run: any, in strict mode (the
+       run stops at it), or one at --shadow-fail-on's level (reports are written)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 
 # Defaults of the embedded OpenCL search, sized to finish in about two minutes on PoCL's
 # CPU device with two cores, kernel builds included (measured: ~80 s with an empty PoCL
@@ -55,14 +80,16 @@ OPENCL_DEFAULTS: dict[str, Any] = {
     "objective": "delta",
 }
 SHADOW_MODES = ("off", "sync", "async", "strict")
+FAIL_ON = ("never", "critical", "any")
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows a default only when there is one: options whose default depends on the
-    executor say so in their own help text instead of printing "(default: None)"."""
+    executor say so in their own help text instead of printing "(default: None)". The
+    description and epilog keep their line breaks (examples, exit codes)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or "default" in (action.help or ""):
+        if action.default in (None, False) or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
@@ -71,7 +98,35 @@ class UsageError(Exception):
     """A bad option: reported in one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors as one line (no usage block), through :class:`UsageError`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
 # ---------------------------------------------------------------------------- parsing
+
+
+def _rate(text: str) -> float:
+    """argparse type of a fraction: the message names the rule, not Python's float()."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number within 0..1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
 
 
 def _int_list(text: str, what: str) -> tuple[int, ...]:
@@ -117,22 +172,50 @@ def _baseline(text: str) -> BaselineRule:
     return BaselineRule(tuple(pairs))
 
 
+DESCRIPTION = """\
+Run a T2 GEMM auto-scheduling search: enumerate and score schedule candidates, keep those
+valid for the device, benchmark the best, rank them against a per-size baseline, replay the
+top-k over seeded sessions, apply the correctness/stability/promotion gates and decide
+promote / iterate / refine. Writes a JSON and a Markdown report. Without options: the
+embedded default search on the first GPU, or PoCL's CPU device (about two minutes on two
+cores)."""
+
+EPILOG = f"""\
+examples:
+  {PROG}
+      the embedded default search; progress bars on stderr
+  {PROG} --recorded ../shared/fixtures/rx580/week2_t2_expanded_search_20260207_194454.json
+      recompute a recorded RX 580 run (no device needed)
+  {PROG} --backend rust --quiet
+      the Rust core; one summary line
+  {PROG} --shadow
+      every core call also on the other backend; divergences in reports/shadow.jsonl
+  {PROG} --shadow --shadow-mode async --shadow-sample-rate 0.1
+      cheap shadowing of a long run
+  {PROG} --shadow --shadow-fail-on critical
+      finish the run, then exit 3 if a divergence changed a decision
+  {PROG} --shadow --shadow-strict
+      stop at the first divergence (exit 3)
+  T2_SHADOW=1 T2_SHADOW_MODE=async {PROG}
+      shadow mode from the environment
+
+shadow mode:
+  --shadow (or T2_SHADOW=1) turns it on; every other --shadow-* option needs it and is
+  rejected without it. T2_SHADOW_MODE, _PRIMARY, _SHADOW, _SAMPLE_RATE, _TIMEOUT_S, _LOG,
+  _RUN_ID, _TARGET, _ISOLATION, _RECORD and _RECORD_RATE set the same options from the
+  environment; a command-line option wins over its variable. A T2_SHADOW_* variable set
+  while T2_SHADOW is off, an unknown one, or a bad value is an error (exit 2), never
+  ignored. Divergences are printed at the end (with --quiet too, in one line naming their
+  number and the log); by default they do not change the exit status (see --shadow-fail-on).
+
+{EXIT_CODES}"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="t2-search",
-        description=(
-            "Run a T2 GEMM auto-scheduling search: enumerate and score schedule candidates, "
-            "keep those valid for the device, benchmark the best, rank them against a per-size "
-            "baseline, replay the top-k over seeded sessions, apply the correctness/stability/"
-            "promotion gates and decide promote / iterate / refine. Writes a JSON and a "
-            "Markdown report. Without options: the embedded default search on the first GPU, "
-            "or PoCL's CPU device (about two minutes on two cores)."
-        ),
-        epilog=(
-            "Exit codes: 0 search done, 1 executor failure, 2 bad option or core input error, "
-            "3 divergence in strict shadow mode. Shadow mode can also be switched on by the "
-            "environment (T2_SHADOW=1 and related T2_SHADOW_* variables)."
-        ),
+    p = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=_HelpFormatter,
     )
     g = p.add_argument_group("executor and backend")
@@ -159,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--backend",
         choices=BACKEND_NAMES,
-        default="python",
-        help="T2 core backend for every deterministic step",
+        help="T2 core backend for every deterministic step; with --shadow, the primary "
+        "(default python)",
     )
 
     s = p.add_argument_group("search")
@@ -279,10 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bars; only the final summary line (and errors)",
+        help="no progress bars or tables: the final summary line, plus one line when shadow "
+        "mode found divergences (and errors)",
     )
 
-    sh = p.add_argument_group("shadow mode (every core call also runs on the other backend)")
+    sh = p.add_argument_group(
+        "shadow mode (every core call also runs on the other backend; the other --shadow-* "
+        "options need --shadow or T2_SHADOW=1)"
+    )
     sh.add_argument(
         "--shadow",
         action="store_true",
@@ -308,31 +395,60 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument(
         "--shadow-mode",
         choices=SHADOW_MODES,
-        help="off, sync (both in the caller's thread), async (shadow on a "
-        "background worker), strict (sync, divergence fails the run) "
+        help="off (no comparison), sync (both in the caller's thread), async (shadow on a "
+        "background worker), strict (sync, the first divergence stops the run with exit 3) "
         "(default sync)",
     )
     sh.add_argument(
+        "--shadow-strict",
+        action="store_true",
+        help="same as --shadow-mode strict",
+    )
+    sh.add_argument(
+        "--shadow-fail-on",
+        choices=FAIL_ON,
+        help="exit 3 after the run (reports written) when a divergence of this severity or "
+        "worse was found: critical (one that changes a candidate order, a seed, a gate or "
+        "the decision) or any (default never: divergences are reported, the exit status "
+        "is the search's; strict mode always fails on any)",
+    )
+    sh.add_argument(
         "--shadow-sample-rate",
-        type=float,
+        type=_rate,
+        metavar="RATE",
         help="fraction of calls also run on the shadow, 0..1 (default 1.0)",
     )
     sh.add_argument(
         "--shadow-timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
-        help="shadow call time limit in async mode (default 5.0)",
+        help="time limit of one shadow call, > 0 (default 5.0)",
+    )
+    sh.add_argument(
+        "--shadow-isolation",
+        choices=ISOLATIONS,
+        help="where the shadow runs: thread (in-process, cheapest) or process (a worker "
+        "process that survives a native crash of the shadow) (default thread)",
     )
     sh.add_argument(
         "--shadow-log",
         type=Path,
         metavar="PATH",
-        help="divergence log, JSON Lines (default reports/shadow.jsonl)",
+        help="divergence log, JSON Lines (default: OUT/shadow.jsonl, i.e. "
+        "reports/shadow.jsonl with the default --out)",
     )
     sh.add_argument(
-        "--shadow-strict",
-        action="store_true",
-        help="same as --shadow-mode strict: exit 3 on any divergence",
+        "--shadow-record",
+        type=Path,
+        metavar="PATH",
+        help="also keep a recording of the calls (input, primary's outcome) in PATH, for "
+        "`shadow verify` (default: no recording)",
+    )
+    sh.add_argument(
+        "--shadow-record-rate",
+        type=_rate,
+        metavar="RATE",
+        help="fraction of calls recorded, 0..1; needs --shadow-record (default 1.0)",
     )
     return p
 
@@ -458,7 +574,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
         ("--seed", args.seed, 0, None),
         ("--correctness-threshold", args.correctness_threshold, 0.0, None),
         ("--max-cv", args.max_cv, 0.0, None),
-        ("--shadow-sample-rate", args.shadow_sample_rate, 0.0, 1.0),
     ]
     for flag, value, low, high in checks:
         if value is None:
@@ -466,8 +581,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         if value != value or value < low or (high is not None and value > high):
             bound = f"{low}..{high}" if high is not None else f">= {low}"
             raise UsageError(f"{flag} must be {bound}, got {value}")
-    if args.shadow_timeout is not None and not args.shadow_timeout > 0:
-        raise UsageError(f"--shadow-timeout must be > 0, got {args.shadow_timeout}")
+    if not math.isfinite(args.min_delta):
+        raise UsageError(f"--min-delta must be a finite number, got {args.min_delta}")
 
 
 def _open_executor(name: str, args: argparse.Namespace) -> Executor:
@@ -482,66 +597,124 @@ def _open_executor(name: str, args: argparse.Namespace) -> Executor:
 
 # ---------------------------------------------------------------------------- shadow
 
+_SHADOW_FLAGS: tuple[tuple[str, str], ...] = (
+    ("shadow_primary", "--shadow-primary"),
+    ("shadow_secondary", "--shadow-secondary"),
+    ("shadow_target", "--shadow-target"),
+    ("shadow_mode", "--shadow-mode"),
+    ("shadow_strict", "--shadow-strict"),
+    ("shadow_fail_on", "--shadow-fail-on"),
+    ("shadow_sample_rate", "--shadow-sample-rate"),
+    ("shadow_timeout", "--shadow-timeout"),
+    ("shadow_isolation", "--shadow-isolation"),
+    ("shadow_log", "--shadow-log"),
+    ("shadow_record", "--shadow-record"),
+    ("shadow_record_rate", "--shadow-record-rate"),
+)
 
-def _shadow_requested(args: argparse.Namespace) -> bool:
-    if args.shadow_mode == "off":
-        return False
-    return bool(
-        args.shadow
-        or args.shadow_strict
-        or args.shadow_mode is not None
-        or args.shadow_primary
-        or args.shadow_secondary
-        or args.shadow_target
-    )
+
+@dataclass(frozen=True)
+class ShadowPlan:
+    """Shadow mode as resolved from the flags and the environment, before anything starts."""
+
+    options: SessionOptions
+    fail_on: str  # never | critical | any
 
 
-def _shadow_options(args: argparse.Namespace, run_id: str) -> Any | None:
-    """ShadowOptions from the flags, else from the environment, else None (no shadow)."""
-    from_flags = _shadow_requested(args)
-    if not from_flags and (
-        args.shadow_mode == "off" or not any(k.startswith("T2_SHADOW") for k in os.environ)
-    ):
-        return None
+def _given(args: argparse.Namespace) -> list[str]:
+    return [flag for dest, flag in _SHADOW_FLAGS if getattr(args, dest) not in (None, False)]
+
+
+def shadow_plan(
+    args: argparse.Namespace, run_id: str, env: Mapping[str, str] = os.environ
+) -> ShadowPlan | None:
+    """Shadow options: defaults, then ``T2_SHADOW_*``, then the flags; None when shadow mode
+    is off. Every ``--shadow-*`` option needs shadow mode on (``--shadow`` or ``T2_SHADOW``);
+    contradictions are usage errors."""
+    from runners.shadow_t2 import ShadowOptions, options_from_env
+
+    base = ShadowOptions(log_path=args.out / "shadow.jsonl", run_id=run_id)
     try:
-        from runners.shadow_t2 import ShadowOptions, options_from_env
-    except ImportError as exc:
-        raise UsageError(f"shadow mode is not available in this build: {exc}") from None
-    if not from_flags:
-        options = options_from_env(os.environ)
-        if options is None:
-            return None
-        if getattr(options, "run_id", None) is None:
-            with suppress(TypeError):
-                options = _replace(options, run_id=run_id)
-        return options
-    primary = args.shadow_primary or args.backend
-    secondary = args.shadow_secondary or next(b for b in BACKEND_NAMES if b != primary)
-    if secondary == primary:
-        raise UsageError(f"--shadow-secondary must differ from the primary backend {primary!r}")
-    mode = "strict" if args.shadow_strict else (args.shadow_mode or "sync")
-    kwargs: dict[str, Any] = {
-        "primary": primary,
-        "shadow": secondary,
-        "mode": mode,
-        "run_id": run_id,
-    }
-    if args.shadow_target is not None:
-        kwargs["target"] = args.shadow_target
-    if args.shadow_sample_rate is not None:
-        kwargs["sample_rate"] = args.shadow_sample_rate
-    if args.shadow_timeout is not None:
-        kwargs["timeout_s"] = args.shadow_timeout
-    kwargs["log_path"] = (
-        args.shadow_log if args.shadow_log is not None else args.out / "shadow.jsonl"
+        from_env = options_from_env(env, base)
+    except SessionOptionError as exc:
+        raise UsageError(str(exc)) from None
+    given = _given(args)
+    env_on = from_env is not None or env.get("T2_SHADOW", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
     )
-    return ShadowOptions(**kwargs)
+    if not args.shadow and not env_on:
+        if given:
+            raise UsageError(f"{given[0]} needs --shadow (or T2_SHADOW=1): shadow mode is off")
+        return None
+    if args.shadow_record_rate is not None and args.shadow_record is None:
+        raise UsageError("--shadow-record-rate needs --shadow-record PATH")
+    if args.shadow_strict and args.shadow_mode not in (None, "strict"):
+        raise UsageError(f"--shadow-strict contradicts --shadow-mode {args.shadow_mode}")
+    options = from_env if from_env is not None else base
+    if from_env is None and env_on:  # T2_SHADOW=1 with T2_SHADOW_MODE=off
+        options = dataclasses.replace(base, mode="off")
+    mode = "strict" if args.shadow_strict else (args.shadow_mode or options.mode)
+    if mode == "strict" and args.shadow_fail_on is not None:
+        raise UsageError(
+            "--shadow-fail-on applies to sync and async modes: strict mode stops at the "
+            "first divergence"
+        )
+    env_primary = env.get("T2_SHADOW_PRIMARY", "").strip() if from_env is not None else ""
+    primary = args.shadow_primary or args.backend or env_primary or "python"
+    if args.shadow_primary and args.backend and args.shadow_primary != args.backend:
+        raise UsageError(
+            f"--backend {args.backend} and --shadow-primary {args.shadow_primary} disagree: "
+            "the primary is the backend the search uses"
+        )
+    env_secondary = env.get("T2_SHADOW_SHADOW", "").strip() if from_env is not None else ""
+    secondary = (
+        args.shadow_secondary or env_secondary or next(b for b in BACKEND_NAMES if b != primary)
+    )
+    if secondary == primary and mode != "off":
+        raise UsageError(
+            f"the shadow implementation must differ from the primary {primary!r} "
+            "(--shadow-secondary)"
+        )
+    changes: dict[str, Any] = {"primary": primary, "shadow": secondary, "mode": mode}
+    for dest, field in (
+        ("shadow_target", "target"),
+        ("shadow_sample_rate", "sample_rate"),
+        ("shadow_timeout", "timeout_s"),
+        ("shadow_isolation", "isolation"),
+        ("shadow_log", "log_path"),
+        ("shadow_record", "record"),
+        ("shadow_record_rate", "record_rate"),
+    ):
+        value = getattr(args, dest)
+        if value is not None:
+            changes[field] = value
+    if options.run_id is None:
+        changes["run_id"] = run_id
+    try:
+        final = dataclasses.replace(options, **changes)
+    except SessionOptionError as exc:
+        raise UsageError(f"shadow mode: {exc}") from None
+    fail_on = "any" if mode == "strict" else (args.shadow_fail_on or "never")
+    return ShadowPlan(final, fail_on)
 
 
-def _replace(options: Any, **changes: Any) -> Any:
-    import dataclasses
+def _start_shadow(plan: ShadowPlan) -> ShadowSession:
+    from runners.shadow_t2 import start_shadow
 
-    return dataclasses.replace(options, **changes)
+    try:
+        return start_shadow(plan.options)
+    except (SessionUnavailableError, SessionOptionError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _failing(report: SessionReport, fail_on: str) -> int:
+    """How many divergences fail the run under ``fail_on``."""
+    if fail_on == "never":
+        return 0
+    return report.divergences if fail_on == "any" else report.at_least("critical")
 
 
 # ---------------------------------------------------------------------------- progress
@@ -589,6 +762,7 @@ def _progress(quiet: bool) -> Iterator[Progress]:
 
 
 def _summary(result: SearchResult, seconds: float, md_path: Path) -> str:
+    """The closing line; its counts are those of the report's tables."""
     d = result.decision
     best = ""
     evaluated = [r for r in result.replays if r.evaluation is not None]
@@ -600,109 +774,158 @@ def _summary(result: SearchResult, seconds: float, md_path: Path) -> str:
         label = "promoted" if promoted else "top replayed"
         best = f", {label} {top.plan_id} {ev.gflops.mean:.2f} GFLOPS"
         delta = ev.mean_delta_vs_baseline_percent
-        best += f" ({delta:+.1f}% vs baseline)" if delta is not None else " (no baseline)"
+        notes = [f"{delta:+.1f}% vs baseline" if delta is not None else "no baseline"]
+        if not promoted:
+            failed = [
+                name
+                for name, ok in (
+                    ("correctness", ev.correctness_passed),
+                    ("stability", ev.stability_passed),
+                )
+                if not ok
+            ]
+            notes.append("failed " + " and ".join(failed) if failed else "below the uplift gate")
+        best += " (" + ", ".join(notes) + ")"
     r = result.ranking
+    measured = len(result.measurements)
     return (
-        f"t2-search: {d.hint.upper()}{best}; {len(result.benchmarked)} candidates x "
-        f"{len(result.config.sizes)} sizes benchmarked ({r.failed_count} failed, "
+        f"{PROG}: {d.hint.upper()}{best}; {measured} measurements ({len(result.benchmarked)} "
+        f"candidates x {len(result.config.sizes)} sizes: {r.failed_count} failed, "
         f"{r.valid_count} correct), {len(result.replays)} replayed; {seconds:.1f} s; "
         f"report {md_path}"
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def _error(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def _check_out(out: Path) -> None:
+    """The reports folder must be writable before two minutes of search, not after."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed its message (or --help)
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".t2-search-{os.getpid()}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write reports to {out}: {describe_os_error(exc)}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     run_id = new_run_id()
-    session = None
+    session: ShadowSession | None = None
     executor: Executor | None = None
+    quiet = False
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help (argparse printed it)
+            return int(exc.code) if isinstance(exc.code, int) else EXIT_OK
+        quiet = bool(args.quiet)
+        plan_shadow = shadow_plan(args, run_id)
+        _check_out(args.out)
         plan, executor = resolve(args)
-        backend, session = _open_backend(args, run_id)
+        if plan_shadow is not None:
+            session = _start_shadow(plan_shadow)
+            backend: Backend = session.backend
+        else:
+            backend = get_backend(args.backend or "python")
         with _progress(args.quiet) as progress:
             result = run_search(plan.config, backend, executor, progress, run_id=run_id)
     except UsageError as exc:
-        return _fail(f"error: {exc}", EXIT_USAGE, session)
+        return _fail(str(exc), EXIT_USAGE, session, quiet)
     except InvalidInputError as exc:
-        return _fail(f"error: the T2 core rejected the input: {exc}", EXIT_USAGE, session)
-    except SearchError as exc:
-        return _fail(f"error: {exc}", EXIT_USAGE, session)
-    except BadRecordingError as exc:
-        return _fail(f"error: {exc}", EXIT_USAGE, session)
+        return _fail(f"the T2 core rejected the input: {exc}", EXIT_USAGE, session, quiet)
+    except (SearchError, BadRecordingError) as exc:
+        return _fail(str(exc), EXIT_USAGE, session, quiet)
     except ExecutorError as exc:
-        return _fail(f"error: {exc}", EXIT_RUNTIME, session)
+        return _fail(str(exc), EXIT_RUNTIME, session, quiet)
     except ImportError as exc:
-        return _fail(f"error: backend not available: {exc}", EXIT_USAGE, session)
+        return _fail(f"backend not available: {exc}", EXIT_USAGE, session, quiet)
+    except ShadowDivergenceError as exc:
+        return _fail(f"shadow divergence in strict mode: {exc}", EXIT_DIVERGENCE, session, quiet)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130, session)
-    except Exception as exc:  # strict shadow mode raises on divergence; anything else is a bug
-        if session is not None and (_strict(session) or "Divergence" in type(exc).__name__):
-            return _fail(
-                f"error: shadow divergence in strict mode: {exc}", EXIT_DIVERGENCE, session
-            )
-        return _fail(f"error: {type(exc).__name__}: {exc}", EXIT_RUNTIME, session)
+        return _fail("interrupted", EXIT_INTERRUPTED, session, quiet)
+    except Exception as exc:  # a bug: still one line, and the run's shadow summary
+        return _fail(
+            f"unexpected failure: {exc or type(exc).__name__}", EXIT_RUNTIME, session, quiet
+        )
     finally:
         if executor is not None:
             with suppress(Exception):
                 executor.close()
 
-    shadow_json: dict[str, Any] | None = None
-    shadow_text: str | None = None
-    divergences = 0
-    if session is not None:
-        report = session.close()
-        shadow_text = report.render()
-        divergences = int(report.divergences)
-        shadow_json = {"divergences": divergences, "summary": shadow_text}
+    return _finish(args, result, session, plan_shadow, start)
+
+
+def _finish(
+    args: argparse.Namespace,
+    result: SearchResult,
+    session: ShadowSession | None,
+    plan_shadow: ShadowPlan | None,
+    start: float,
+) -> int:
+    """Reports, then what the user sees: tables unless --quiet, the divergence line even
+    then, the summary line last; the exit status follows --shadow-fail-on."""
     from runners.report import write_reports
 
+    terminal = Terminal()
+    report = session.close() if session is not None else None
+    shadow_json: dict[str, Any] | None = None
+    shadow_text: str | None = None
+    if report is not None:
+        shadow_text = report.render(Terminal(style="plain"))
+        shadow_json = {
+            "run_id": report.counters.run_id,
+            "mode": report.mode,
+            "primary": report.primary,
+            "shadow": report.shadow,
+            "log": str(report.log_path) if report.log_path is not None else None,
+            "divergences": report.divergences,
+            "by_kind": report.by_kind,
+            "by_severity": dict(report.by_severity),
+            "totals": report.totals(),
+            "summary": shadow_text,
+        }
     try:
         paths = write_reports(result, args.out, shadow_json, shadow_text)
     except OSError as exc:
-        print(f"error: cannot write reports to {args.out}: {exc}", file=sys.stderr)
+        _error(f"cannot write reports to {args.out}: {describe_os_error(exc)}")
         return EXIT_RUNTIME
-    if shadow_text and not args.quiet:
-        print(shadow_text)
+    if report is not None and not args.quiet:
+        terminal.table(report.table())
+    if report is not None and (not args.quiet or report.divergences or _unchecked(report)):
+        terminal.line(f"{PROG}: {report.verdict()}")
     if not args.quiet:
-        print(f"JSON report:     {paths.json}\nMarkdown report: {paths.markdown}")
-    print(_summary(result, time.perf_counter() - start, paths.markdown))
-    if divergences and _strict(session):
-        print(f"error: {divergences} shadow divergence(s) in strict mode", file=sys.stderr)
-        return EXIT_DIVERGENCE
+        terminal.line(f"decision: {result.decision.hint}: {result.decision.rationale}")
+        terminal.line(f"JSON report:     {paths.json}\nMarkdown report: {paths.markdown}")
+    terminal.line(_summary(result, time.perf_counter() - start, paths.markdown))
+    if report is not None and plan_shadow is not None:
+        failing = _failing(report, plan_shadow.fail_on)
+        if failing:
+            level = "" if plan_shadow.fail_on == "any" else " critical"
+            _error(
+                f"{failing}{level} shadow divergence(s) (--shadow-fail-on "
+                f"{plan_shadow.fail_on}); see {report.log_path}"
+            )
+            return EXIT_DIVERGENCE
     return EXIT_OK
 
 
-def _strict(session: Any) -> bool:
-    """Strict mode, whether asked for by a flag or by the environment."""
-    return session is not None and getattr(session.options, "mode", None) == "strict"
+def _unchecked(report: SessionReport) -> int:
+    t = report.totals()
+    return t["skipped"] + t["errors"]
 
 
-def _open_backend(args: argparse.Namespace, run_id: str) -> tuple[Backend, Any]:
-    """The backend the search calls: plain, or a shadowed pair (then also the session)."""
-    try:
-        options = _shadow_options(args, run_id)
-        if options is None:
-            return get_backend(args.backend), None
-        from runners.shadow_t2 import start_shadow
-
-        session = start_shadow(options)
-    except (ValueError, RuntimeError) as exc:  # bad T2_SHADOW_* values, backend not built
-        raise UsageError(f"cannot start shadow mode: {exc}") from None
-    return session.backend, session
-
-
-def _fail(message: str, code: int, session: Any) -> int:
+def _fail(message: str, code: int, session: ShadowSession | None, quiet: bool) -> int:
+    """One error line; a started shadow session is closed and its verdict line printed
+    (the divergences it found before the failure are in its log)."""
     if session is not None:
-        try:
+        with suppress(Exception):
             report = session.close()
-            print(report.render(), file=sys.stderr)
-        except Exception:
-            pass
-    print(message, file=sys.stderr)
+            print(f"{PROG}: {report.verdict()}", file=sys.stderr)
+    _error(message)
     return code
 
 

@@ -112,6 +112,20 @@ class RustBackend:
             Stats(*g), Stats(*t), Stats(*e), cv_peak, delta, correct, stable, promoted
         )
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision:
-        hint, rationale, promoted = _native.decide(valid_count, replay_results, ReplayEvaluation)
+    def decide(
+        self,
+        valid_count: int,
+        replay_results: Sequence[ReplayEvaluation],
+        thresholds: GateThresholds = _DEFAULT_THRESHOLDS,
+        labels: Sequence[str] | None = None,
+    ) -> Decision:
+        hint, rationale, promoted = _native.decide(
+            valid_count,
+            replay_results,
+            thresholds,
+            labels,
+            ReplayEvaluation,
+            Stats,
+            GateThresholds,
+        )
         return Decision(hint, rationale, promoted)

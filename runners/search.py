@@ -323,8 +323,13 @@ def run_search(
         progress("replay", total_sessions, total_sessions, "done")
     phases["replay"] = time.perf_counter() - clock
 
-    evaluations = [r.evaluation for r in replays if r.evaluation is not None]
-    decision = backend.decide(ranking.valid_count, evaluations)
+    evaluated = [r for r in replays if r.evaluation is not None]
+    decision = backend.decide(
+        ranking.valid_count,
+        [r.evaluation for r in evaluated if r.evaluation is not None],
+        config.gates,
+        [r.plan_id for r in evaluated],
+    )
     return SearchResult(
         run_id=run_id or new_run_id(),
         started_at=started,

@@ -10,13 +10,12 @@ order, a replay seed, a ranking order or count, a gate, the decision hint), else
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from runners.backend import OPS, Backend
+from runners.backend import OPS
 from runners.backends import get_backend
 from runners.fuzz_t2 import FUZZ_SPECS, NumpyCodec
 from runners.types import (
@@ -35,9 +34,14 @@ from runners.types import (
     Stats,
 )
 from shadow.compare import EXACT, ComparePolicy
-from shadow.counters import RunCounters, format_counters
-from shadow.dispatcher import MODES, Dispatcher
-from shadow.registry import DivergenceContext, OpSpec, Severity, Target, load_target
+from shadow.registry import DivergenceContext, OpSpec, Severity, Target
+from shadow.session import (
+    SessionOptions,
+    SessionReport,
+    SessionUnavailableError,
+    ShadowSession,
+)
+from shadow.session import options_from_env as session_options_from_env
 
 CODEC = NumpyCodec(
     [
@@ -139,150 +143,40 @@ TARGET = make_target()
 
 # ---------------------------------------------------------------------- runner entry point
 
+# The generic session (options, environment switches, summary) is ``shadow.session``; what
+# follows is only its T2 configuration: the target, the default pair and the prefix.
 
 DEFAULT_TARGET = "runners.shadow_t2:TARGET"
+ENV_PREFIX = "T2_SHADOW"
+"""``T2_SHADOW=1`` switches shadow mode on; ``T2_SHADOW_*`` set the options."""
+
+ShadowUnavailableError = SessionUnavailableError
+ShadowReport = SessionReport
 
 
-class ShadowUnavailableError(RuntimeError):
-    """A backend asked for cannot be built (e.g. the Rust extension is not compiled)."""
+def ShadowOptions(**changes: Any) -> SessionOptions:
+    """Session options with the T2 defaults: the T2 target, Python primary, Rust shadow,
+    ``reports/shadow.jsonl``."""
+    values: dict[str, Any] = {"target": DEFAULT_TARGET, "primary": "python", "shadow": "rust"}
+    values.update(changes)
+    return SessionOptions(**values)
 
 
-@dataclass(frozen=True)
-class ShadowOptions:
-    primary: str = "python"
-    shadow: str = "rust"
-    mode: str = "sync"  # off | sync | async | strict
-    sample_rate: float = 1.0
-    timeout_s: float = 5.0
-    log_path: Path = Path("reports/shadow.jsonl")
-    run_id: str | None = None
-    target: str = DEFAULT_TARGET
-    """Import spec of the target whose implementations ``primary`` and ``shadow`` name."""
+def _resolve(options: SessionOptions) -> SessionOptions:
+    """The default target is this module's object itself (no re-import by name)."""
+    if options.target == DEFAULT_TARGET:
+        return dataclasses.replace(options, target=TARGET)
+    return options
 
 
-@dataclass(frozen=True)
-class ShadowReport:
-    """What a shadowed run found, for the runner to print and to pick an exit status."""
-
-    counters: RunCounters
-    log_path: Path | None
-    mode: str
-
-    @property
-    def divergences(self) -> int:
-        return self.counters.divergences
-
-    @property
-    def by_kind(self) -> dict[str, int]:
-        return self.counters.by_kind
-
-    def render(self) -> str:
-        lines = [format_counters(self.counters)]
-        if self.log_path is not None:
-            verdict = (
-                "no divergences" if not self.divergences else f"{self.divergences} divergence(s)"
-            )
-            lines.append(f"shadow ({self.mode}): {verdict}; events in {self.log_path}")
-            if self.divergences:
-                lines.append(f"review them with: shadow review {self.log_path}")
-        return "\n".join(lines)
+def start_shadow(options: SessionOptions) -> ShadowSession:
+    """Start a shadow session of the T2 core; ``session.backend`` is the shadowed backend."""
+    return ShadowSession.start(_resolve(options))
 
 
-class ShadowSession:
-    """A running shadow: use ``backend`` in place of the primary, then ``close()``."""
-
-    def __init__(self, dispatcher: Dispatcher[Backend], options: ShadowOptions) -> None:
-        self.dispatcher = dispatcher
-        self.options = options
-        self.backend: Backend = dispatcher.wrap()
-        self._report: ShadowReport | None = None
-
-    def close(self) -> ShadowReport:
-        if self._report is None:
-            counters = self.dispatcher.close()
-            log_path = self.options.log_path if self.options.mode != "off" else None
-            self._report = ShadowReport(counters, log_path, self.options.mode)
-        return self._report
-
-    def __enter__(self) -> ShadowSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _target(spec: str) -> Target:
-    if spec == DEFAULT_TARGET:
-        return TARGET
-    try:
-        target = load_target(spec)
-    except Exception as exc:
-        raise ShadowUnavailableError(f"cannot load shadow target {spec!r}: {exc}") from exc
-    return target
-
-
-def _build(target: Target, name: str) -> Backend:
-    try:
-        backend: Backend = target.make(name)
-    except ImportError as exc:
-        raise ShadowUnavailableError(f"backend {name!r} is not available: {exc}") from exc
-    except KeyError:
-        known = ", ".join(target.implementation_names)
-        raise ShadowUnavailableError(
-            f"no implementation {name!r} in target {target.import_spec!r} (known: {known})"
-        ) from None
-    return backend
-
-
-def start_shadow(options: ShadowOptions) -> ShadowSession:
-    """Build both backends and a dispatcher; in ``off`` mode nothing is logged or compared."""
-    if options.mode not in MODES:
-        raise ValueError(f"shadow mode must be one of {', '.join(MODES)}, got {options.mode!r}")
-    target = _target(options.target)
-    primary = _build(target, options.primary)
-    if options.mode == "off":
-        dispatcher: Dispatcher[Backend] = Dispatcher(
-            target, primary=primary, shadow=primary, mode="off", run_id=options.run_id
-        )
-        return ShadowSession(dispatcher, options)
-    shadow = _build(target, options.shadow)
-    dispatcher = Dispatcher(
-        target,
-        primary=primary,
-        shadow=shadow,
-        mode=options.mode,
-        sample_rate=options.sample_rate,
-        timeout_s=options.timeout_s,
-        log=options.log_path,
-        run_id=options.run_id,
-    )
-    return ShadowSession(dispatcher, options)
-
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def options_from_env(env: Mapping[str, str] = os.environ) -> ShadowOptions | None:
-    """Shadow options from ``T2_SHADOW=1`` and ``T2_SHADOW_{MODE,PRIMARY,SHADOW,SAMPLE_RATE,
-    TIMEOUT_S,LOG,RUN_ID}``; None when ``T2_SHADOW`` is unset/false or the mode is ``off``."""
-    if env.get("T2_SHADOW", "").strip().lower() not in _TRUE:
-        return None
-    defaults = ShadowOptions()
-    mode = env.get("T2_SHADOW_MODE", defaults.mode).strip().lower()
-    if mode == "off":
-        return None
-    if mode not in MODES:
-        raise ValueError(f"T2_SHADOW_MODE must be one of {', '.join(MODES)}, got {mode!r}")
-    rate = float(env.get("T2_SHADOW_SAMPLE_RATE", defaults.sample_rate))
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"T2_SHADOW_SAMPLE_RATE must be within 0..1, got {rate}")
-    return ShadowOptions(
-        primary=env.get("T2_SHADOW_PRIMARY", defaults.primary),
-        shadow=env.get("T2_SHADOW_SHADOW", defaults.shadow),
-        mode=mode,
-        sample_rate=rate,
-        timeout_s=float(env.get("T2_SHADOW_TIMEOUT_S", defaults.timeout_s)),
-        log_path=Path(env.get("T2_SHADOW_LOG", str(defaults.log_path))),
-        run_id=env.get("T2_SHADOW_RUN_ID") or None,
-        target=env.get("T2_SHADOW_TARGET") or DEFAULT_TARGET,
-    )
+def options_from_env(
+    env: Mapping[str, str] = os.environ, defaults: SessionOptions | None = None
+) -> SessionOptions | None:
+    """Options from ``T2_SHADOW`` and ``T2_SHADOW_*`` (see :mod:`shadow.session`); None when
+    shadow mode is off."""
+    return session_options_from_env(ENV_PREFIX, env, defaults or ShadowOptions())

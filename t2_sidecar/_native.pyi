@@ -60,7 +60,13 @@ def evaluate_replay(
     """ReplayEvaluation fields, the three stats as Stats fields."""
 
 def decide(
-    valid_count: int, replay_results: Sequence[Any], evaluation_cls: type
+    valid_count: int,
+    replay_results: Sequence[Any],
+    thresholds: Any,
+    labels: Sequence[str] | None,
+    evaluation_cls: type,
+    stats_cls: type,
+    thresholds_cls: type,
 ) -> tuple[Literal["promote", "iterate", "refine"], str, tuple[int, ...]]:
     """Decision fields: hint, rationale, promoted indexes."""
 

@@ -295,12 +295,20 @@ class DecisionBranchOrder(Mutant):
     op = "decide"
     category = "decision"
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision:
-        d = super().decide(valid_count, replay_results)
+    def decide(
+        self,
+        valid_count: int,
+        replay_results: Sequence[ReplayEvaluation],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Decision:
+        d = super().decide(valid_count, replay_results, *args, **kwargs)
         if valid_count == 0 and d.hint == "promote":
             return self.decide(
                 valid_count,
                 [dataclasses.replace(r, promotion_gate_passed=False) for r in replay_results],
+                *args,
+                **kwargs,
             )
         return d
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 from runners.reference import PythonBackend
 from runners.shadow_t2 import make_target
@@ -46,8 +45,8 @@ class DriftingScores(PythonBackend):
 class RewordedDecision(PythonBackend):
     name = "reworded_decision"
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision:
-        d = super().decide(valid_count, replay_results)
+    def decide(self, *args, **kwargs) -> Decision:  # type: ignore[no-untyped-def]
+        d = super().decide(*args, **kwargs)
         return dataclasses.replace(d, rationale=d.rationale.upper())
 
 

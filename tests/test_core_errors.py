@@ -69,8 +69,13 @@ def evaluate(
     return lambda b: b.evaluate_replay(samples, base, thresholds)
 
 
-def decide(valid: Any = 1, results: Any = (EVAL,)) -> Callable[[Backend], Any]:
-    return lambda b: b.decide(valid, results)
+def decide(
+    valid: Any = 1,
+    results: Any = (EVAL,),
+    thresholds: Any = DEFAULT_THRESHOLDS,
+    labels: Any = None,
+) -> Callable[[Backend], Any]:
+    return lambda b: b.decide(valid, results, thresholds, labels)
 
 
 M = GOOD
@@ -259,6 +264,60 @@ CASES = [
     Case(
         "decide-flag-not-bool",
         decide(results=[replace(EVAL, stability_passed=1)]),
+        "wrong_type",
+        "replay_results",
+    ),
+    Case(
+        "decide-max-error-not-stats",
+        decide(results=[replace(EVAL, max_error=(1.0,))]),
+        "wrong_type",
+        "replay_results.max_error",
+    ),
+    Case(
+        "decide-max-error-nan",
+        decide(results=[replace(EVAL, max_error=replace(STATS, max=math.nan))]),
+        "not_finite",
+        "replay_results.max_error.max",
+    ),
+    Case(
+        "decide-cv-str",
+        decide(results=[replace(EVAL, cv_peak="0.1")]),
+        "wrong_type",
+        "replay_results.cv_peak",
+    ),
+    Case(
+        "decide-cv-inf",
+        decide(results=[replace(EVAL, cv_peak=math.inf)]),
+        "not_finite",
+        "replay_results.cv_peak",
+    ),
+    Case(
+        "decide-delta-bool",
+        decide(results=[replace(EVAL, mean_delta_vs_baseline_percent=True)]),
+        "wrong_type",
+        "replay_results.mean_delta_vs_baseline_percent",
+    ),
+    Case(
+        "decide-flags-before-numbers",
+        decide(results=[replace(EVAL, stability_passed=None, cv_peak="x")]),
+        "wrong_type",
+        "replay_results",
+    ),
+    Case("decide-thresholds-type", decide(thresholds=(1e-3,)), "wrong_type", "thresholds"),
+    Case(
+        "decide-threshold-negative",
+        decide(thresholds=GateThresholds(max_cv=-0.1)),
+        "out_of_range",
+        "thresholds.max_cv",
+    ),
+    Case("decide-labels-type", decide(labels="a"), "wrong_type", "labels"),
+    Case("decide-label-not-str", decide(labels=[1]), "wrong_type", "labels"),
+    Case("decide-label-empty", decide(labels=[""]), "empty", "labels"),
+    Case("decide-label-surrogate", decide(labels=["\ud800"]), "invalid_value", "labels"),
+    Case("decide-labels-count", decide(labels=["a", "b"]), "invalid_value", "labels"),
+    Case(
+        "decide-results-before-labels",
+        decide(results=[object()], labels=[]),
         "wrong_type",
         "replay_results",
     ),

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from runners.backend import Backend
-from runners.types import GateThresholds, ReplayEvaluation
+from runners.executors.recorded import RecordedStats, session_values
+from runners.types import GateThresholds, ReplayEvaluation, ReplaySample
 from tests.golden import GoldenReport, candidate_key, load_report, recorded_sessions
 
 REPORTS = (
@@ -86,7 +87,18 @@ def test_decision_reproduces_recorded(backend: Backend, report: GoldenReport) ->
     assert decision.rationale == report.raw["summary"]["decision_rationale"]
 
 
-def test_recorded_cv_peak_is_the_gflops_cv(report: GoldenReport) -> None:
-    """cv_peak is the GFLOPS coefficient of variation: check the rule on the recorded stats."""
+def test_backend_cv_peak_reproduces_recorded(backend: Backend, report: GoldenReport) -> None:
+    """The backend's cv_peak (population std / mean of the session GFLOPS) and stability gate,
+    computed from sessions whose statistics are the recorded ones, are what was recorded."""
+    sessions = report.raw["metadata"]["replay_sessions"]
     for c in report.raw["replay"]["candidates"]:
-        assert c["cv_peak"] == c["gflops"]["std"] / c["gflops"]["mean"]
+        gflops = session_values(RecordedStats(**c["gflops"]), sessions)
+        samples = [ReplaySample(g, c["avg_time_ms"]["mean"], c["max_error"]["max"]) for g in gflops]
+        e = backend.evaluate_replay(samples, None, GateThresholds(max_error=report.threshold))
+        assert e.gflops.mean == pytest.approx(c["gflops"]["mean"], rel=1e-12)
+        assert e.gflops.std == pytest.approx(c["gflops"]["std"], rel=1e-9)
+        assert e.cv_peak is not None
+        assert e.cv_peak == pytest.approx(c["cv_peak"], rel=1e-9)
+        assert e.cv_peak == e.gflops.std / e.gflops.mean
+        assert e.stability_passed == c["stability_passed"]
+        assert e.correctness_passed == c["correctness_passed"]

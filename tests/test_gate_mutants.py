@@ -2,12 +2,15 @@
 
 Each mutant of ``tests/mutants_t2.py`` replaces the shadow implementation; the gate runs
 its fuzz for the mutant's op exactly as in CI (same code path, the ``ci`` budget,
-derandomized, no database). The number of examples each needed is printed (``-s``) and
-recorded in ``reports/mutants.md`` when that folder exists.
+derandomized, no database). Each mutant's gate run is done once per test session and
+shared by the per-mutant test and the table test, so the table never depends on test order.
 """
 
 from __future__ import annotations
 
+import functools
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,45 +18,86 @@ import pytest
 from shadow.gate import GATE_PROFILES, GateConfig, run_gate
 from tests.mutants_t2 import MUTANTS, TARGET, Mutant
 
-NEEDED: dict[str, tuple[str, str, int | None, int]] = {}
+BUDGET = GATE_PROFILES["ci"]
+
+
+@dataclass(frozen=True)
+class Caught:
+    """How the gate reacted to one mutant."""
+
+    ok: bool
+    fuzz_failures: int
+    op: str | None
+    has_replay: bool
+    has_signature: bool
+    needed: int | None
+    """Examples until the first divergence (None: never diverged)."""
+    examples: int
+    """Examples run in all, shrinking included."""
+
+
+@functools.cache
+def gate_on(mutant: type[Mutant]) -> Caught:
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        config = GateConfig(
+            corpus=Path(tmp) / "no-corpus",
+            baseline=None,
+            examples=BUDGET,
+            ops=(mutant.op,),
+            log=Path(tmp) / "gate.jsonl",
+            primary="python",
+            shadow=mutant.name,
+        )
+        result = run_gate(TARGET, config)
+    assert result.fuzz is not None
+    (op_result,) = result.fuzz.results
+    fuzz = [i for i in result.failures if i.suite == "fuzz"]
+    first = fuzz[0] if fuzz else None
+    return Caught(
+        ok=result.ok,
+        fuzz_failures=len(fuzz),
+        op=first.op if first else None,
+        has_replay=bool(first and first.replay),
+        has_signature=bool(first and first.signature),
+        needed=op_result.first_divergence_at,
+        examples=op_result.examples,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_gate_catches_mutant(mutant: type[Mutant], tmp_path: Path) -> None:
-    config = GateConfig(
-        corpus=tmp_path / "no-corpus",
-        baseline=None,
-        examples=GATE_PROFILES["ci"],
-        ops=(mutant.op,),
-        log=tmp_path / "gate.jsonl",
-        primary="python",
-        shadow=mutant.name,
-    )
-    result = run_gate(TARGET, config)
-    assert result.fuzz is not None
-    (op_result,) = result.fuzz.results
-    assert not result.ok, f"{mutant.name} survived {op_result.examples} examples"
-    (item,) = [i for i in result.failures if i.suite == "fuzz"]
-    assert item.op == mutant.op and item.replay and item.signature
-    needed = op_result.first_divergence_at
-    assert needed is not None and needed <= GATE_PROFILES["ci"]
-    NEEDED[mutant.name] = (mutant.category, mutant.op, needed, op_result.examples)
-    print(f"\n{mutant.name}: caught after {needed} examples ({op_result.examples} with shrinking)")
+def test_gate_catches_mutant(mutant: type[Mutant]) -> None:
+    caught = gate_on(mutant)
+    assert not caught.ok, f"{mutant.name} survived {caught.examples} examples"
+    assert caught.fuzz_failures == 1
+    assert caught.op == mutant.op and caught.has_replay and caught.has_signature
+    assert caught.needed is not None and 1 <= caught.needed <= BUDGET
+    print(f"\n{mutant.name}: caught after {caught.needed} examples ({caught.examples} in all)")
 
 
-def test_mutant_table(request: pytest.FixtureRequest) -> None:
-    """Runs last (file order): writes the table of examples needed, for the report."""
-    if not NEEDED:
-        pytest.skip("no mutant ran")
+def mutant_table() -> str:
+    """The Markdown table of examples each mutant needed (for a report)."""
     lines = [
         "| mutant | category | op | examples to catch | with shrinking |",
         "| --- | --- | --- | ---: | ---: |",
     ]
-    lines += [f"| {n} | {c} | {op} | {k} | {t} |" for n, (c, op, k, t) in NEEDED.items()]
-    print("\n" + "\n".join(lines))
-    reports = Path(str(request.config.rootpath)) / "reports"
-    if reports.is_dir():
-        (reports / "mutants.md").write_text(
-            "# Gate mutation self-check\n\n" + "\n".join(lines) + "\n"
-        )
+    for m in MUTANTS:
+        c = gate_on(m)
+        needed = "not caught" if c.ok or c.needed is None else str(c.needed)
+        lines.append(f"| {m.name} | {m.category} | {m.op} | {needed} | {c.examples} |")
+    return "# Gate mutation self-check\n\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+def test_mutant_table(tmp_path: Path) -> None:
+    """Every mutant has a row, every row says it was caught within the budget."""
+    path = tmp_path / "mutants.md"
+    path.write_text(mutant_table())
+    rows = [r for r in path.read_text().splitlines() if r.startswith("| ") and "---" not in r]
+    header, *body = rows
+    assert header.startswith("| mutant |")
+    assert [r.split(" | ")[0].removeprefix("| ") for r in body] == [m.name for m in MUTANTS]
+    for row in body:
+        needed = row.split(" | ")[3]
+        assert needed.isdigit() and 1 <= int(needed) <= BUDGET, row
+    print("\n" + path.read_text())

@@ -29,6 +29,7 @@ from runners.types import (
     RankingObjective,
     SearchSpace,
 )
+from shadow.terminal import describe_os_error
 
 OLD_SCHEMA_RULE = BaselineRule(((0, "tile20"), (1800, "tile24")))
 _CONFIG_TAIL = re.compile(r"_v\d+_u\d+_l\d+$")
@@ -107,16 +108,24 @@ class RecordedReport:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise BadRecordingError(f"recorded report not found: {path}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadRecordingError(f"cannot read recorded report {path}: {exc}") from exc
+        except OSError as exc:
+            raise BadRecordingError(
+                f"cannot read recorded report {path}: {describe_os_error(exc)}"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise BadRecordingError(
+                f"cannot read recorded report {path}: not UTF-8 text (byte {exc.start})"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise BadRecordingError(f"recorded report {path} is not valid JSON: {exc}") from exc
         try:
             return _parse(Path(path), raw)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except KeyError as exc:
             raise BadRecordingError(
-                f"recorded report {path} is malformed: {type(exc).__name__}: {exc}"
+                f"recorded report {path} is malformed: missing field {exc.args[0]!r}"
             ) from exc
+        except (TypeError, ValueError, IndexError) as exc:
+            raise BadRecordingError(f"recorded report {path} is malformed: {exc}") from exc
 
 
 def _key(row: dict[str, Any]) -> str:

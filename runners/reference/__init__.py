@@ -64,5 +64,11 @@ class PythonBackend:
     ) -> ReplayEvaluation:
         return _evaluate(samples, baseline_gflops, thresholds)
 
-    def decide(self, valid_count: int, replay_results: Sequence[ReplayEvaluation]) -> Decision:
-        return _decide(valid_count, replay_results)
+    def decide(
+        self,
+        valid_count: int,
+        replay_results: Sequence[ReplayEvaluation],
+        thresholds: GateThresholds = _DEFAULT_THRESHOLDS,
+        labels: Sequence[str] | None = None,
+    ) -> Decision:
+        return _decide(valid_count, replay_results, thresholds, labels)

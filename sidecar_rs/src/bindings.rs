@@ -828,6 +828,34 @@ fn rank_candidates<'py>(
 
 // ------------------------------------------------------------------ replay gates
 
+/// A `GateThresholds` instance, its fields checked in order (`gates.validate_thresholds`).
+fn thresholds_arg(
+    py: Python<'_>,
+    thresholds: &Bound<'_, PyAny>,
+    thresholds_cls: &Bound<'_, PyAny>,
+) -> R<gates::Thresholds> {
+    if !thresholds.is_instance(thresholds_cls)? {
+        return Err(wrong_type(
+            "thresholds",
+            format!("expected GateThresholds, got {}", type_name(thresholds)),
+        ));
+    }
+    Ok(gates::Thresholds {
+        max_error: gates::check_threshold_max_error(real_arg(
+            &thresholds.getattr(intern!(py, "max_error"))?,
+            "thresholds.max_error",
+        )?)?,
+        max_cv: gates::check_threshold_max_cv(real_arg(
+            &thresholds.getattr(intern!(py, "max_cv"))?,
+            "thresholds.max_cv",
+        )?)?,
+        min_delta_percent: gates::check_threshold_min_delta(real_arg(
+            &thresholds.getattr(intern!(py, "min_delta_percent"))?,
+            "thresholds.min_delta_percent",
+        )?)?,
+    })
+}
+
 /// Evaluates replay samples; returns `(gflops, avg_time_ms, max_error, cv_peak, delta,
 /// correctness_passed, stability_passed, promotion_gate_passed)`, the stats as tuples of
 /// Stats fields.
@@ -875,26 +903,7 @@ fn evaluate_replay<'py>(
             "baseline_gflops",
         )?)?)
     };
-    if !thresholds.is_instance(thresholds_cls)? {
-        return Err(wrong_type(
-            "thresholds",
-            format!("expected GateThresholds, got {}", type_name(thresholds)),
-        ));
-    }
-    let limits = gates::Thresholds {
-        max_error: gates::check_threshold_max_error(real_arg(
-            &thresholds.getattr(intern!(py, "max_error"))?,
-            "thresholds.max_error",
-        )?)?,
-        max_cv: gates::check_threshold_max_cv(real_arg(
-            &thresholds.getattr(intern!(py, "max_cv"))?,
-            "thresholds.max_cv",
-        )?)?,
-        min_delta_percent: gates::check_threshold_min_delta(real_arg(
-            &thresholds.getattr(intern!(py, "min_delta_percent"))?,
-            "thresholds.min_delta_percent",
-        )?)?,
-    };
+    let limits = thresholds_arg(py, thresholds, thresholds_cls)?;
     let big = g.len() >= DETACH_MIN;
     let ev = maybe_detach(py, big, || {
         gates::evaluate(&mut g, &mut t, &mut e, base, &limits)
@@ -916,55 +925,137 @@ fn evaluate_replay<'py>(
 
 // ------------------------------------------------------------------ decision
 
+fn invalid_value(field: &'static str, message: String) -> Fail {
+    Fail::Core(CoreError::new(ErrorCode::InvalidValue, field, message))
+}
+
+/// One replay result: its type, gate flags, then the numbers a rationale may quote.
+fn replay_arg(
+    py: Python<'_>,
+    r: &Bound<'_, PyAny>,
+    evaluation_cls: &Bound<'_, PyAny>,
+    stats_cls: &Bound<'_, PyAny>,
+) -> R<decision::Replay> {
+    if !r.is_instance(evaluation_cls)? {
+        return Err(wrong_type(
+            "replay_results",
+            format!("expected ReplayEvaluation, got {}", type_name(r)),
+        ));
+    }
+    let mut flags = [false; 3];
+    let names = [
+        intern!(py, "correctness_passed"),
+        intern!(py, "stability_passed"),
+        intern!(py, "promotion_gate_passed"),
+    ];
+    for (slot, name) in flags.iter_mut().zip(names) {
+        let flag = r.getattr(name)?;
+        match flag.cast::<PyBool>() {
+            Ok(b) => *slot = b.is_true(),
+            Err(_) => {
+                return Err(wrong_type(
+                    "replay_results",
+                    format!("gate flags must be bools: {}", repr(&flag)),
+                ))
+            }
+        }
+    }
+    let stats = r.getattr(intern!(py, "max_error"))?;
+    if !stats.is_instance(stats_cls)? {
+        return Err(wrong_type(
+            "replay_results.max_error",
+            format!("expected Stats, got {}", type_name(&stats)),
+        ));
+    }
+    let max_error = finite_arg(
+        &stats.getattr(intern!(py, "max"))?,
+        "replay_results.max_error.max",
+        None,
+    )?;
+    let cv = r.getattr(intern!(py, "cv_peak"))?;
+    let cv_peak = if cv.is_none() {
+        None
+    } else {
+        Some(finite_arg(&cv, "replay_results.cv_peak", None)?)
+    };
+    let delta = r.getattr(intern!(py, "mean_delta_vs_baseline_percent"))?;
+    if !delta.is_none() {
+        finite_arg(
+            &delta,
+            "replay_results.mean_delta_vs_baseline_percent",
+            None,
+        )?;
+    }
+    Ok(decision::Replay {
+        correctness_passed: flags[0],
+        stability_passed: flags[1],
+        promotion_gate_passed: flags[2],
+        max_error,
+        cv_peak,
+    })
+}
+
+/// Labels of the results: non-empty strs of valid Unicode, one per result.
+fn labels_arg(labels: &Bound<'_, PyAny>, count: usize) -> R<Vec<String>> {
+    let items = sequence(labels, "labels")?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in &items {
+        let text = str_arg(item, "labels", "expected a str")?;
+        checks::non_empty_str(&text, "labels")?;
+        match std::str::from_utf8(&text) {
+            Ok(s) => out.push(s.to_owned()),
+            Err(_) => {
+                return Err(invalid_value(
+                    "labels",
+                    format!("{} is not valid Unicode text", repr(item)),
+                ))
+            }
+        }
+    }
+    if out.len() != count {
+        return Err(invalid_value(
+            "labels",
+            format!(
+                "{} label(s) for {count} replay result(s): one per result",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// The promote/iterate/refine decision; returns `(hint, rationale, promoted)`.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn decide<'py>(
     py: Python<'py>,
     valid_count: &Bound<'py, PyAny>,
     replay_results: &Bound<'py, PyAny>,
+    thresholds: &Bound<'py, PyAny>,
+    labels: &Bound<'py, PyAny>,
     evaluation_cls: &Bound<'py, PyAny>,
+    stats_cls: &Bound<'py, PyAny>,
+    thresholds_cls: &Bound<'py, PyAny>,
 ) -> R<Bound<'py, PyTuple>> {
     let valid_count = decision::check_valid_count(int_arg(valid_count, "valid_count")?)?;
     let items = sequence(replay_results, "replay_results")?;
-    let mut results = Vec::with_capacity(items.len());
-    for r in &items {
-        if !r.is_instance(evaluation_cls)? {
-            return Err(wrong_type(
-                "replay_results",
-                format!("expected ReplayEvaluation, got {}", type_name(r)),
-            ));
-        }
-        let mut flags = [false; 3];
-        let names = [
-            intern!(py, "correctness_passed"),
-            intern!(py, "stability_passed"),
-            intern!(py, "promotion_gate_passed"),
-        ];
-        for (slot, name) in flags.iter_mut().zip(names) {
-            let flag = r.getattr(name)?;
-            match flag.cast::<PyBool>() {
-                Ok(b) => *slot = b.is_true(),
-                Err(_) => {
-                    return Err(wrong_type(
-                        "replay_results",
-                        format!("gate flags must be bools: {}", repr(&flag)),
-                    ))
-                }
-            }
-        }
-        results.push(decision::Gates {
-            correctness_passed: flags[0],
-            stability_passed: flags[1],
-            promotion_gate_passed: flags[2],
-        });
-    }
-    let d = decision::decide(valid_count, &results);
+    let results = items
+        .iter()
+        .map(|r| replay_arg(py, r, evaluation_cls, stats_cls))
+        .collect::<R<Vec<_>>>()?;
+    let limits = thresholds_arg(py, thresholds, thresholds_cls)?;
+    let names = if labels.is_none() {
+        None
+    } else {
+        Some(labels_arg(labels, results.len())?)
+    };
+    let d = decision::decide(valid_count, &results, &limits, names.as_deref());
     let promoted = tuple_try(py, d.promoted.iter().map(|&i| i.into_bound_py_any(py)))?;
     Ok(PyTuple::new(
         py,
         [
             PyString::new(py, d.hint.as_str()).into_any(),
-            PyString::new(py, d.rationale).into_any(),
+            PyString::new(py, &d.rationale).into_any(),
             promoted.into_any(),
         ],
     )?)
