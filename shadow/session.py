@@ -377,7 +377,7 @@ def _optional_settings(options: SessionOptions) -> dict[str, Any]:
 class ShadowSession:
     """A running shadow: call :attr:`backend` in place of the primary, then :meth:`close`."""
 
-    def __init__(self, options: SessionOptions, dispatcher: Dispatcher) -> None:
+    def __init__(self, options: SessionOptions, dispatcher: Dispatcher[Any]) -> None:
         self.options = options
         self.dispatcher = dispatcher
         self.backend: Any = dispatcher.wrap()
@@ -396,7 +396,9 @@ class ShadowSession:
             )
             return cls(options, dispatcher)
         extra = _optional_settings(options)
-        shadow = _build(target, options.shadow or shadow_name)
+        shadow: Any = _build(target, options.shadow or shadow_name)
+        if options.isolation == "process" and target.importable:
+            shadow = options.shadow or shadow_name  # built again in the worker, by name
         check_writable(options.log_path, "the shadow log")
         if options.record is not None:
             check_writable(options.record, "the shadow recording")
@@ -427,8 +429,8 @@ class ShadowSession:
                 counters,
                 self.options.mode,
                 log_path,
-                primary="" if off else _name(self.dispatcher.primary),
-                shadow="" if off else _name(self.dispatcher.shadow),
+                primary="" if off else self.dispatcher.reporter.primary.name,
+                shadow="" if off else self.dispatcher.reporter.shadow.name,
                 by_severity=_severities(log_path, counters.run_id, counters.divergences),
             )
         return self._report
