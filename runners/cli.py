@@ -47,6 +47,7 @@ from shadow.session import (
     SessionReport,
     SessionUnavailableError,
     ShadowSession,
+    switch_state,
 )
 from shadow.terminal import Terminal, describe_os_error
 from t2_sidecar.errors import InvalidInputError
@@ -631,7 +632,7 @@ def shadow_plan(
     """Shadow options: defaults, then ``T2_SHADOW_*``, then the flags; None when shadow mode
     is off. Every ``--shadow-*`` option needs shadow mode on (``--shadow`` or ``T2_SHADOW``);
     contradictions are usage errors."""
-    from runners.shadow_t2 import ShadowOptions, options_from_env
+    from runners.shadow_t2 import ENV_PREFIX, ShadowOptions, options_from_env
 
     base = ShadowOptions(log_path=args.out / "shadow.jsonl", run_id=run_id)
     try:
@@ -639,12 +640,7 @@ def shadow_plan(
     except SessionOptionError as exc:
         raise UsageError(str(exc)) from None
     given = _given(args)
-    env_on = from_env is not None or env.get("T2_SHADOW", "").strip().lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-    )
+    env_on = switch_state(ENV_PREFIX, env)  # already validated by options_from_env
     if not args.shadow and not env_on:
         if given:
             raise UsageError(f"{given[0]} needs --shadow (or T2_SHADOW=1): shadow mode is off")
@@ -662,14 +658,14 @@ def shadow_plan(
             "--shadow-fail-on applies to sync and async modes: strict mode stops at the "
             "first divergence"
         )
-    env_primary = env.get("T2_SHADOW_PRIMARY", "").strip() if from_env is not None else ""
+    env_primary = env.get(f"{ENV_PREFIX}_PRIMARY", "").strip() if from_env is not None else ""
     primary = args.shadow_primary or args.backend or env_primary or "python"
     if args.shadow_primary and args.backend and args.shadow_primary != args.backend:
         raise UsageError(
             f"--backend {args.backend} and --shadow-primary {args.shadow_primary} disagree: "
             "the primary is the backend the search uses"
         )
-    env_secondary = env.get("T2_SHADOW_SHADOW", "").strip() if from_env is not None else ""
+    env_secondary = env.get(f"{ENV_PREFIX}_SHADOW", "").strip() if from_env is not None else ""
     secondary = (
         args.shadow_secondary or env_secondary or next(b for b in BACKEND_NAMES if b != primary)
     )
@@ -691,8 +687,6 @@ def shadow_plan(
         value = getattr(args, dest)
         if value is not None:
             changes[field] = value
-    if options.run_id is None:
-        changes["run_id"] = run_id
     try:
         final = dataclasses.replace(options, **changes)
     except SessionOptionError as exc:
