@@ -38,7 +38,7 @@ from typing import Any
 from shadow.outcome import ErrorInfo
 
 COUNT = struct.Struct("<I")
-CALL = struct.Struct("<HQ")
+CALL = struct.Struct("<IQ")
 REPLY = struct.Struct("<BBdQ")
 
 # reply status

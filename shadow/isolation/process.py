@@ -363,7 +363,9 @@ class ProcessIsolation:
     ``factory`` is a picklable zero-argument callable returning the implementation (e.g. a
     :class:`TargetImplementation`); each worker calls it once. Calls are serialised: one
     worker, one call at a time. ``timeout_s`` None means no timeout; ``memory_limit_mb``
-    None means no memory cap. The worker starts at the first call (or :meth:`start`).
+    None means no memory cap. The worker starts at the first call (or :meth:`start`); an
+    implementation that cannot be built (its factory raised) is not retried: every call then
+    gets the same ``shadow_crash`` outcome.
     """
 
     name: IsolationName = "process"
