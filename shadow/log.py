@@ -1,9 +1,10 @@
 """The append-only JSON Lines event log: whole lines, bounded, and never a failure for the caller.
 
-Writing goes through structlog's public pieces: :func:`structlog.wrap_logger` binds a
-filtering bound logger to our processor chain (lay the line out with ``schema`` first, then
-render it with orjson to bytes, capped at :data:`LINE_CAP`) and to :class:`_AppendLogger`,
-whose ``msg`` writes each line with a single ``write(2)`` on an ``O_APPEND`` descriptor.
+Writing goes through structlog's public pieces: :func:`structlog.wrap_logger` wraps
+:class:`_AppendLogger`, our logger, whose ``msg`` writes each line with a single ``write(2)``
+on an ``O_APPEND`` descriptor, in a :class:`structlog.BoundLogger` running our processor
+chain (lay the line out with ``schema`` first; render it with orjson to bytes, capped at
+:data:`LINE_CAP`).
 POSIX makes ``write`` on a regular file atomic with respect to other writes (XSI 2.9.7) and
 ``O_APPEND`` makes the seek to the end part of it; Linux keeps both on local filesystems (the
 inode lock is held for the whole write), whatever the line's length. So lines from any number
@@ -19,7 +20,7 @@ recovers a whole line that another writer appended right after the torn bytes.
 Logging must never break the call it records: :meth:`EventLog.emit` and
 :meth:`EventLog.close` never raise. A failed write (ENOSPC, EIO, a descriptor closed under
 us) is counted (``write_errors``, ``events_lost``), warned about once, and never counted as
-written. A line over the cap is shrunk (see :func:`_fit`), never dropped.
+written. A line over the cap is shrunk (:mod:`shadow.linecap`), never dropped.
 
 Inputs larger than :data:`BLOB_THRESHOLD` bytes of JSON are stored once as
 ``blobs/<sha256>.json`` next to the log (content-addressed, written atomically).
@@ -32,7 +33,6 @@ import fcntl
 import hashlib
 import os
 import re
-import reprlib
 import sys
 import threading
 import warnings
@@ -44,10 +44,13 @@ from typing import Any, Final
 import orjson
 import structlog
 
+from shadow.linecap import IDENTITY_FIELDS, MIN_LINE_CAP, fit_line, render_lenient
+
 __all__ = [
     "BLOB_THRESHOLD",
     "IDENTITY_FIELDS",
     "LINE_CAP",
+    "MIN_LINE_CAP",
     "READ_LINE_LIMIT",
     "RESYNC_MARK",
     "SCHEMA",
@@ -67,185 +70,15 @@ BLOB_THRESHOLD: Final = 64 * 1024
 #: Longest physical line :func:`read_events` reads. At least twice the cap: a torn prefix
 #: (shorter than one line) plus the whole line glued after it must still be read.
 READ_LINE_LIMIT: Final = 8 * LINE_CAP
-#: Fields that name an event; shrinking never touches them (only the last resort trims a
-#: pathologically long one).
-IDENTITY_FIELDS: Final = frozenset(
-    {"schema", "event", "run_id", "call_id", "op", "kind", "severity", "signature", "ts", "target"}
-)
 #: Every line starts with these bytes, and they cannot occur inside a JSON string (the quote
 #: would be escaped), so they mark where a whole line may start after a torn one.
 RESYNC_MARK: Final = b'{"schema":"shadow.'
 
 _FAST_OPTIONS: Final = orjson.OPT_APPEND_NEWLINE
-_LENIENT_OPTIONS: Final = (
-    orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-)
 
 
 class LogWriteWarning(RuntimeWarning):
     """Issued once per log when events start being lost (write errors, use after close)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering and the line cap
-
-
-def _safe_repr(value: Any) -> str:
-    """``repr`` for the lenient renderer: a hostile ``__repr__`` must not lose the event."""
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unrepresentable {type(value).__name__}>"
-
-
-def _dumps_lenient(obj: Any) -> bytes | None:
-    """Render anything renderable (NumPy values, non-string keys, other objects as repr)."""
-    try:
-        return orjson.dumps(obj, option=_FAST_OPTIONS)
-    except Exception:
-        pass
-    try:
-        return orjson.dumps(obj, default=_safe_repr, option=_LENIENT_OPTIONS)
-    except Exception:  # too deep, a cycle, an integer over 64 bits, a lone surrogate...
-        return None
-
-
-# How a too-long line is shrunk: each trimming pass keeps strings up to ``chars`` characters
-# and containers up to ``items`` entries, ``_MAX_DEPTH`` levels deep, and replaces the rest.
-_TRIM_PASSES: Final = ((16_384, 1_024), (1_024, 64))
-_MAX_DEPTH: Final = 32
-_HEAD_CHARS: Final = 512
-_IDENTITY_CHARS: Final = 1_024
-_MARKER_BYTES: Final = 8 * _HEAD_CHARS  # a generous bound on a rendered marker
-_I64_MIN: Final = -(2**63)
-_U64_MAX: Final = 2**64 - 1
-_PREVIEW = reprlib.Repr()
-_PREVIEW.maxlevel = 3
-_PREVIEW.maxstring = 80
-_PREVIEW.maxother = 80
-
-
-def _marker(value: Any) -> dict[str, Any]:
-    """What replaces a value that does not fit: its type, its length and a short head."""
-    if isinstance(value, str):
-        head = _clean_text(value[:_HEAD_CHARS])
-    else:
-        try:
-            head = _clean_text(_PREVIEW.repr(value)[:_HEAD_CHARS])
-        except Exception:
-            head = ""
-    try:
-        size: int | None = len(value)
-    except Exception:
-        size = None
-    return {"$truncated": type(value).__name__, "size": size, "head": head}
-
-
-def _clean_text(text: str) -> str:
-    """``text`` made encodable (orjson refuses lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
-def _trim(value: Any, chars: int, items: int, depth: int = 0) -> Any:
-    """``value`` with long strings, big or deep containers and unrenderable leaves replaced.
-
-    Returns the very same object when nothing had to change, so the parts of an event that
-    were fine are neither copied nor reported as truncated.
-    """
-    if value is None or isinstance(value, bool | float):
-        return value
-    if isinstance(value, int):
-        return value if _I64_MIN <= value <= _U64_MAX else _marker(value)
-    if isinstance(value, str):
-        return _clean_text(value) if len(value) <= chars else _marker(value)
-    if isinstance(value, list | tuple):
-        if len(value) > items or depth >= _MAX_DEPTH:
-            return _marker(value)
-        trimmed = [_trim(v, chars, items, depth + 1) for v in value]
-        unchanged = all(a is b for a, b in zip(trimmed, value, strict=True))
-        return value if unchanged else trimmed
-    if isinstance(value, dict):
-        if len(value) > items or depth >= _MAX_DEPTH:
-            return _marker(value)
-        out: dict[str, Any] = {}
-        changed = False
-        for key, item in value.items():
-            new_key = key if type(key) is str else _safe_repr(key)
-            if len(new_key) > chars:
-                new_key = new_key[:chars]
-            new_key = _clean_text(new_key)
-            new_item = _trim(item, chars, items, depth + 1)
-            changed = changed or new_key is not key or new_item is not item
-            out[new_key] = new_item
-        return out if changed else value
-    text = _safe_repr(value)  # anything else would be rendered as its repr anyway
-    return _clean_text(text) if len(text) <= chars else _marker(text)
-
-
-def _fit(event: Mapping[str, Any], cap: int) -> bytes:
-    """Render ``event`` in at most ``cap`` bytes, shrinking every field but the identity ones.
-
-    Three steps, each only when the previous one is still too long: trim inside each field
-    (long strings, big lists and objects become markers; the structure around them stays);
-    replace whole fields by markers, largest first; as a last resort keep only the identity
-    fields and the names of the others. ``$truncated_fields`` names the fields changed.
-    """
-    names = [k for k in event if k not in IDENTITY_FIELDS]
-    fields: dict[str, Any] = dict(event)
-    changed: list[str] = []
-    for chars, items in _TRIM_PASSES:
-        changed = []
-        for name in names:
-            try:
-                value = _trim(event[name], chars, items)
-            except Exception:  # a hostile container (its len or iteration raises)
-                value = _marker(event[name])
-            if value is not event[name]:
-                changed.append(name)
-            fields[name] = value
-        line = _dumps_lenient({**fields, "$truncated_fields": changed})
-        if line is not None and len(line) <= cap:
-            return line
-    sizes = {name: _rendered_size(name, value, cap) for name, value in fields.items()}
-    total = sum(sizes.values()) + sum(len(name) + 3 for name in changed) + 64
-    seen = set(changed)
-    for name in sorted(names, key=sizes.__getitem__, reverse=True):
-        if total <= cap or sizes[name] <= _MARKER_BYTES:
-            break
-        fields[name] = _marker(event[name])
-        total -= sizes[name] - _MARKER_BYTES
-        if name not in seen:
-            seen.add(name)
-            changed.append(name)
-            total += len(name) + 3
-    line = _dumps_lenient({**fields, "$truncated_fields": changed})
-    if line is not None and len(line) <= cap:
-        return line
-    return _identity_line(event)
-
-
-def _rendered_size(name: str, value: Any, cap: int) -> int:
-    """Bytes a field takes in the line (over the cap when it cannot be rendered at all)."""
-    part = _dumps_lenient(value)
-    return len(name) + 4 + len(part) if part is not None else cap + 1
-
-
-def _identity_line(event: Mapping[str, Any]) -> bytes:
-    """The last resort: the identity fields (trimmed), and the names of the fields dropped."""
-    kept: dict[str, Any] = {"schema": SCHEMA}
-    for name, value in event.items():
-        if name in IDENTITY_FIELDS and name != "schema":
-            if isinstance(value, str):
-                kept[name] = _clean_text(value[:_IDENTITY_CHARS])
-            else:
-                kept[name] = _trim(value, 64, 8, _MAX_DEPTH - 2)
-    dropped = [_clean_text(str(k)[:128]) for k in event if k not in IDENTITY_FIELDS]
-    kept["$truncated_fields"] = dropped[:32]
-    return orjson.dumps(kept, option=_FAST_OPTIONS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,11 +165,11 @@ class _LineRenderer:
         try:
             line: bytes | None = orjson.dumps(event_dict, option=_FAST_OPTIONS)
         except orjson.JSONEncodeError:
-            line = _dumps_lenient(event_dict)
+            line = render_lenient(event_dict)
         if line is not None and len(line) <= self._cap:
             return line
         self._tally.shrank()
-        return _fit(event_dict, self._cap)
+        return fit_line(event_dict, self._cap)
 
 
 class _AppendLogger:
@@ -429,6 +262,8 @@ class EventLog:
         lock: bool | None = None,
         line_cap: int = LINE_CAP,
     ) -> None:
+        if line_cap < MIN_LINE_CAP:
+            raise ValueError(f"line_cap must be at least {MIN_LINE_CAP} bytes, not {line_cap}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
