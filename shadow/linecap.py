@@ -161,14 +161,24 @@ def fit_line(event: Mapping[str, Any], cap: int) -> bytes:
         line = _render({**fields, "$truncated_fields": changed})
         if line is not None and len(line) <= cap:
             return line
-    sizes = {name: _rendered_size(name, value, cap) for name, value in fields.items()}
-    total = sum(sizes.values()) + sum(len(str(name)) + 3 for name in changed) + 64
+    # Whole fields, largest first. Only containers and longer strings can outweigh a marker,
+    # so only those are measured (an event of a million small fields costs no million renders).
+    total = len(line) if line is not None else cap + 1
+    big = []
+    for name in names:
+        value = fields[name]
+        if isinstance(value, list | tuple | dict) or (
+            isinstance(value, str) and len(value) > _HEAD_CHARS
+        ):
+            size = _rendered_size(name, value, cap)
+            if size > _MARKER_BYTES:
+                big.append((size, name))
     seen = set(changed)
-    for name in sorted(names, key=sizes.__getitem__, reverse=True):
-        if total <= cap or sizes[name] <= _MARKER_BYTES:
+    for size, name in sorted(big, key=lambda item: item[0], reverse=True):
+        if total <= cap:
             break
         fields[name] = _marker(event[name])
-        total -= sizes[name] - _MARKER_BYTES
+        total -= size - _MARKER_BYTES
         if name not in seen:
             seen.add(name)
             changed.append(name)
