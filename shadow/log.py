@@ -299,7 +299,7 @@ class EventLog:
 
     @property
     def events_truncated(self) -> int:
-        """Events written shrunk to fit :attr:`line_cap` (they are also in events_written)."""
+        """Events shrunk (or made renderable) to fit :attr:`line_cap`; not lost for that."""
         return self._tally.truncated
 
     @property
@@ -357,7 +357,11 @@ class EventLog:
                 os.close(dir_fd)
 
     def close(self) -> None:
-        """Close the descriptor. Never raises; later emits are counted as lost."""
+        """Close the descriptor. Never raises; later emits are counted as lost.
+
+        Call it once the threads that emit are done: an emit racing it finds the descriptor
+        closed (counted as lost), or, if the number was reused meanwhile, another file.
+        """
         if self._closed:
             return
         self._closed = True
