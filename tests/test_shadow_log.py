@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from shadow.log import (
     BLOB_THRESHOLD,
+    IDENTITY_FIELDS,
     LINE_CAP,
     MIN_LINE_CAP,
     READ_LINE_LIMIT,
@@ -307,14 +308,14 @@ _VALUE = st.recursive(
     ),
     max_leaves=12,
 )
-_NAME = st.text(min_size=1, max_size=10).filter(lambda s: s not in IDENTITY)
+_NAME = st.text(min_size=1, max_size=10).filter(lambda s: s not in IDENTITY_FIELDS)
 _IDENTITY_VALUE = st.one_of(
     st.sampled_from(["r-000001", "value_mismatch", "0123456789abcdef"]),
     st.builds(lambda n: "i" * n, st.integers(0, 100_000)),
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     identity=st.dictionaries(st.sampled_from(sorted(IDENTITY)), _IDENTITY_VALUE),
     extra=st.dictionaries(_NAME, _VALUE, max_size=8),
