@@ -1,4 +1,6 @@
-"""The event log: whole lines under many threads and processes, and after SIGKILL."""
+"""The event log: whole lines under many threads and processes and after SIGKILL, a line cap
+that shrinks instead of dropping, write failures that never reach the caller, and the torn-line
+rule every reader shares. (kill -9 among several writers: tests/test_log_kill.py.)"""
 
 from __future__ import annotations
 
@@ -124,6 +126,15 @@ def test_sigkill_mid_logging_leaves_parsable_lines(tmp_path: Path) -> None:
         orjson.loads(line)
     # Only the tail after the last newline may be incomplete (the event being written).
     assert sum(1 for _ in read_events(path)) >= len(complete)
+
+
+def test_fsync_mode_writes_lines_and_blobs(tmp_path: Path) -> None:
+    with EventLog(tmp_path / "f.jsonl", fsync=True) as log:
+        log.emit("divergence", {"a": 1})
+        ref = log.store_blob("b" * 64, b"{}")
+    assert (ref, log.events_written, log.write_errors) == ("blobs/" + "b" * 64 + ".json", 1, 0)
+    assert [e["a"] for e in read_events(tmp_path / "f.jsonl")] == [1]
+    assert (tmp_path / str(ref)).read_bytes() == b"{}"
 
 
 def test_big_input_goes_to_a_blob(tmp_path: Path) -> None:
