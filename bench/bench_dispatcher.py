@@ -10,7 +10,6 @@ import argparse
 import gc
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -21,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import laboratory
 
+from bench.bench_log import bench_writer
 from runners.reference import PythonBackend
 from runners.types import SearchSpace
 from shadow.codec import TypedCodec
 from shadow.compare import Outcome, compare_outcomes
 from shadow.dispatcher import Dispatcher
-from shadow.log import EventLog
 from shadow.registry import OpSpec, Target
 
 
@@ -146,51 +145,8 @@ def bench_compare(sizes: list[int]) -> None:
 
 
 def bench_log(n: int) -> None:
-    event = {
-        "ts": "2026-01-01T00:00:00.000000Z",
-        "run_id": "r",
-        "call_id": "r-000001",
-        "target": "m:T",
-        "op": "rank_candidates",
-        "kind": "value_mismatch",
-        "severity": "critical",
-        "source": "runtime",
-        "primary": {
-            "name": "python",
-            "version": "1",
-            "duration_s": 1e-4,
-            "summary": "Ranking(...)",
-        },
-        "shadow": {"name": "rust", "version": "1", "duration_s": 1e-5, "summary": "Ranking(...)"},
-        "input_digest": "sha256:" + "0" * 64,
-        "input": {"args": [1, 2], "kwargs": {}},
-        "input_ref": None,
-        "diff": [{"path": "root.ranked[0].candidate_id", "primary": "a", "shadow": "b"}],
-        "diff_count": 1,
-        "signature": "0" * 16,
-        "replay": "shadow replay reports/shadow.jsonl --call r-000001",
-    }
-    rates: dict[bool, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for lock in (False, True):
-            log = EventLog(Path(tmp) / f"bench-{lock}.jsonl", lock=lock)
-            best = 0.0
-            for _ in range(3):
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    log.emit("divergence", event)
-                best = max(best, n / (time.perf_counter() - t0))
-            size = log.path.stat().st_size / log.events_written
-            log.close()
-            rates[lock] = best
-    print(
-        f"events logged               {rates[False]:8,.0f} /s   ({size:.0f} B/event, one write(2) each)"
-        f"   target >= 150k/s   {'OK' if rates[False] >= 150_000 else 'MISS'}"
-    )
-    print(
-        f"events logged, flock mode   {rates[True]:8,.0f} /s   "
-        f"= {rates[True] / rates[False]:.2f}x (for logs on network filesystems)"
-    )
+    """The event writer, with the previous design side by side (more in bench/bench_log.py)."""
+    bench_writer(max(n // 20, 1_000), 20)
 
 
 def main() -> None:
