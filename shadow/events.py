@@ -139,6 +139,8 @@ def attach_input(fields: dict[str, Any], encoded: JSON | None, log: EventLog | N
     if len(payload) > BLOB_THRESHOLD and log is not None:
         fields["input"] = None
         fields["input_ref"] = log.store_blob(hex_digest, payload)
+        if fields["input_ref"] is None:
+            fields["input_error"] = f"the input blob ({len(payload)} bytes) could not be written"
     else:
         fields["input"] = encoded
         fields["input_ref"] = None

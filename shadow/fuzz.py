@@ -211,6 +211,10 @@ class FuzzReport:
         return all(r.ok for r in self.results)
 
 
+class FuzzSetupError(RuntimeError):
+    """The fuzz run cannot start (the shadow implementation cannot be built)."""
+
+
 class FuzzDivergence(AssertionError):
     """Raised inside the property for an unexplained divergence; one subclass per coarse
     cause so Hypothesis keeps different causes apart while shrinking."""
@@ -438,6 +442,12 @@ class Fuzzer:
 
     def run(self, ops: Iterable[str] | None = None) -> FuzzReport:
         have, missing = self.fuzzable_ops(ops)
+        start = getattr(self.runner, "start", None)
+        if callable(start):  # a worker's start-up is not the search's time
+            try:
+                start()
+            except Exception as exc:
+                raise FuzzSetupError(f"the shadow implementation cannot start: {exc}") from None
         self._t0 = time.perf_counter()
         self._deadline = self._t0 + self.config.seconds if self.config.seconds is not None else None
         try:
@@ -614,6 +624,8 @@ class Fuzzer:
             if p.finding is not None
         )
         strategy = "registered" if self.target.op(op).strategies is not None else "type hints"
+        if state.examples == 0 and not errors:
+            errors = [*errors, "no example was run (the budget ended before the first one)"]
         return OpResult(
             op=op,
             examples=state.examples,

@@ -30,7 +30,7 @@ from shadow.corpus import Case, CorpusError, iter_case_files, load_case
 from shadow.dispatcher import new_run_id
 from shadow.display import visible
 from shadow.events import Reporter
-from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, OpResult, Pair
+from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, FuzzSetupError, OpResult, Pair
 from shadow.judge import Differential
 from shadow.log import EventLog
 from shadow.registry import Target
@@ -318,7 +318,12 @@ def run_gate(
                 )
             )
         if config.fuzz:
-            report = fuzzer.run(config.ops)
+            try:
+                report = fuzzer.run(config.ops)
+            except FuzzSetupError as exc:
+                problems.append(f"fuzz: {exc}")
+                report = None
+        if report is not None:
             for r in report.results:
                 items += _fuzz_items(r, baseline, today, sides)
             items += [

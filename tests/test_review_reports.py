@@ -93,7 +93,9 @@ def test_group_fields(mixed_log: tuple[Path, object]) -> None:
         assert g.reproducer is not None
         assert g.reproducer.call_id == exp.smallest_call[g.signature]  # type: ignore[attr-defined]
         assert g.reproducer.input["args"][0] == [float(i), float(i + 1)]
-        assert g.reproducer.replay == f"shadow replay {path} --call {g.reproducer.call_id}"
+        assert g.reproducer.replay == (  # not the project's target: named explicitly
+            f"shadow replay {path} --call {g.reproducer.call_id} --target tests.toy:TARGET"
+        )
         assert g.reproducer.diff[0]["path"] == f"[{i}].score"
     assert all(o.sampled is not None and o.rate == pytest.approx(0.1) for o in review.ops)
 

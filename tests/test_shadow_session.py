@@ -180,18 +180,18 @@ def test_session_reports_divergences_by_severity(tmp_path: Path) -> None:
         assert session.backend.sign(-5) == -1
     report = session.close()
     assert report.divergences == 1 and report.by_kind == {"value_mismatch": 1}
-    assert dict(report.by_severity) == {"minor": 1}
-    assert report.at_least("critical") == 0 and report.at_least("minor") == 1
+    assert dict(report.by_severity) == {"critical": 1}  # unexplained value drift: critical
+    assert report.at_least("critical") == 1 and report.at_least("minor") == 1
     assert report.totals()["calls"] == 3 == report.totals()["sampled"]
     assert (report.primary, report.shadow) == ("good", "bad")
     verdict = report.verdict()
     log = tmp_path / "s.jsonl"
     assert verdict == (
-        "shadow (sync, good vs bad): 1 divergence(s) (1 minor); 3 calls, 3 sampled, "
+        "shadow (sync, good vs bad): 1 divergence(s) (1 critical); 3 calls, 3 sampled, "
         f"0 skipped; events in {log}; review: shadow review {log}"
     )
     text = report.render()
-    assert text.splitlines()[0] == "shadow run r: 1 divergence(s) (1 minor)"
+    assert text.splitlines()[0] == "shadow run r: 1 divergence(s) (1 critical)"
     assert text.endswith(verdict)
     events = [e["event"] for e in read_events(log)]
     assert events == ["divergence", "run_summary"]

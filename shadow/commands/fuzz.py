@@ -89,7 +89,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    from shadow.fuzz import FuzzConfig, Fuzzer, Pair
+    from shadow.fuzz import FuzzConfig, Fuzzer, FuzzSetupError, Pair
     from shadow.log import EventLog
 
     console = make_console()
@@ -151,9 +151,13 @@ def run(args: argparse.Namespace) -> int:
             markup=False,
         )
         total = None if args.seconds is not None else config.max_examples
-        with op_progress(chosen, total, console) as update:
-            fuzzer.progress = update
-            report = fuzzer.run(chosen)
+        try:
+            with op_progress(chosen, total, console) as update:
+                fuzzer.progress = update
+                report = fuzzer.run(chosen)
+        except FuzzSetupError as exc:
+            console.print(f"shadow fuzz: {exc}", highlight=False, markup=False)
+            return 2
     headers = ["op", "strategy", "examples", "rounds", "seconds", "examples/s", "matched",
                "tolerated", "diverged", "problems"]  # fmt: skip
     rows = [
