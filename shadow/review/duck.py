@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from math import exp
+from math import ceil, exp
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,8 +66,9 @@ def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory limit, spilling to ``scratch`` when it must."""
     config: dict[str, Any] = {
         "memory_limit": os.environ.get("SHADOW_REVIEW_MEMORY", DEFAULT_MEMORY_LIMIT),
-        "temp_directory": str(scratch / "spill"),
+        "temp_directory": os.environ.get("SHADOW_REVIEW_SPILL", tempfile.gettempdir()),
         "preserve_insertion_order": True,
+        "enable_progress_bar": False,
     }
     threads = os.environ.get("SHADOW_REVIEW_THREADS")
     if threads:
@@ -156,7 +158,7 @@ class LogSet:
             reasons, rescued = self.python_lane(bad)
             skipped.update(reasons)
             parts.append(
-                sql.classified_sql(source, self.marker, fields=fields, trusted=False, keep_raw=True)
+                sql.classified_sql(source, self.marker, fields=fields, trusted=False)
             )
             if rescued:
                 parts.append(
@@ -165,7 +167,6 @@ class LogSet:
                         self.marker,
                         fields=fields,
                         trusted=True,
-                        keep_raw=True,
                     )
                 )
         columns = ", ".join(f"v_{f} AS {f}" for f in fields)
@@ -194,7 +195,13 @@ class LogSet:
 def prepare(paths: Sequence[str | os.PathLike[str]], *, command: str = "review") -> LogSet:
     """Resolve and pre-scan logs, and open a connection; raises ``ReviewInputError``."""
     files = resolve_logs(paths, command=command)
-    scratch = scratch_dir()
+    sizes = []
+    for path in files:
+        try:
+            sizes.append(path.stat().st_size * (8 if path.suffix == ".gz" else 1))
+        except OSError:
+            sizes.append(0)
+    scratch = scratch_dir(sizes)
     nonce = secrets.token_hex(8)
     try:
         scanner = Prescanner(scratch, nonce)
@@ -263,7 +270,6 @@ class _Reviewer:
                         self.ls.marker,
                         fields=sql.REVIEW_FIELDS,
                         trusted=True,
-                        keep_raw=True,
                     ),
                 )
             )
@@ -274,7 +280,7 @@ class _Reviewer:
     def _aggregate(self, source: str) -> None:
         marker = self.ls.marker
         classified = sql.classified_sql(
-            source, marker, fields=sql.REVIEW_FIELDS, trusted=False, keep_raw=True
+            source, marker, fields=sql.REVIEW_FIELDS, trusted=False
         )
         self.con.execute(sql.aggregate_sql("shadow_main", classified))
         total = self.q(
@@ -298,7 +304,6 @@ class _Reviewer:
                 marker,
                 fields=sql.REVIEW_FIELDS,
                 trusted=True,
-                keep_raw=True,
             )
             self.con.execute(sql.aggregate_sql("shadow_side", side))
             self.con.execute(sql.merge_sql("shadow_agg", ["shadow_main", "shadow_side"]))
@@ -309,21 +314,17 @@ class _Reviewer:
 
     def _build(self) -> Review:
         events: Counter[str] = Counter()
-        for (st, n) in self.rows("status", "st, n", "st IS NOT NULL"):
+        fields = ("ts", "severity", "primary.duration_s", "shadow.duration_s")
+        for st, *problems, n in self.rows(
+            "status", "st, p_ts, p_sev, p_pd, p_sd, n", "st IS NOT NULL"
+        ):
             if st.startswith("event:"):
                 events[st[len("event:") :]] += n
             elif st != "python":
                 self.skipped[st] += n
-        for name, field in (
-            ("ts_problem", "ts"),
-            ("severity_problem", "severity"),
-            ("primary_duration_problem", "primary.duration_s"),
-            ("shadow_duration_problem", "shadow.duration_s"),
-            ("input_ref_problem", "input_ref"),
-        ):
-            column = sql.GROUPING_SETS[list(self.masks).index(name)][1][0]
-            for problem, n in self.rows(name, f"{column}, n", f"{column} IS NOT NULL"):
-                self.field_problems[(field, problem)] += n
+            for field, problem in zip(fields, problems, strict=True):
+                if problem is not None:
+                    self.field_problems[(field, problem)] += n
         groups, op_events = self._groups()
         runs, duplicates = self._runs()
         ops = self._ops(op_events)
@@ -370,9 +371,8 @@ class _Reviewer:
         best: dict[str, tuple[int, int, int]] = {}
         for sig, rows in by_sig.items():
             for row in rows:
-                b = row[12]
-                if b is not None:
-                    cand = (b["size"], b["f"], b["ln"])
+                if row[12] is not None:
+                    cand = sql.unpack_best(int(row[12]))
                     if sig not in best or cand < best[sig]:
                         best[sig] = cand
         for sig, f, ref, n, first in self.rows(
@@ -381,7 +381,7 @@ class _Reviewer:
             size, problem = blob_size(str(self.ls.logs[f].path.parent), ref)
             if problem is not None:
                 self.field_problems[("input_ref", problem)] += n
-            cand = (NO_INPUT if size is None else size, first["f"], first["ln"])
+            cand = (NO_INPUT if size is None else size, *sql.unpack_first(int(first)))
             if sig not in best or cand < best[sig]:
                 best[sig] = cand
         messages = self._messages()
@@ -457,14 +457,13 @@ class _Reviewer:
         """Up to five most frequent messages per group: (count, distinct, f, line)."""
         out: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
         query = f"""
-            SELECT b_sig, n, count(*) OVER (PARTITION BY b_sig) AS distinct_n,
-                   first.f, first.ln
+            SELECT b_sig, n, count(*) OVER (PARTITION BY b_sig) AS distinct_n, first
             FROM shadow_agg WHERE g = {self.masks["message"]} AND b_sig IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY b_sig ORDER BY n DESC, first) <= {MESSAGES_PER_GROUP}
             ORDER BY b_sig, n DESC, first
         """
-        for sig, n, distinct, f, ln in self.q(query):
-            out[sig].append((n, distinct, f, ln))
+        for sig, n, distinct, first in self.q(query):
+            out[sig].append((n, distinct, *sql.unpack_first(int(first))))
         return out
 
     def _fetch(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -494,7 +493,7 @@ class _Reviewer:
         base = f"""
             WITH rs AS (
               SELECT l_f AS f, l_ln AS ln, l_line AS line,
-                     shadow_str(json_extract(l_line, '$.run_id')) AS run_id
+                     json_extract_string(l_line, '$.run_id') AS run_id
               FROM shadow_agg WHERE g = {self.masks["lines"]} AND l_kind = 'run_summary'
             ),
             ranked AS (
@@ -508,14 +507,14 @@ class _Reviewer:
         ][0]
         rows = self.q(
             """
-            SELECT run_id, epoch_us(shadow_ts(shadow_str(json_extract(line, '$.ts')))),
-                   shadow_str(json_extract(line, '$.mode')),
-                   shadow_str(json_extract(line, '$.source')),
-                   shadow_str(json_extract(line, '$.target')),
-                   shadow_str(json_extract(line, '$.primary.name')),
-                   shadow_str(json_extract(line, '$.primary.version')),
-                   shadow_str(json_extract(line, '$.shadow.name')),
-                   shadow_str(json_extract(line, '$.shadow.version')),
+            SELECT run_id, shadow_us(json_extract_string(line, '$.ts')),
+                   json_extract_string(line, '$.mode'),
+                   json_extract_string(line, '$.source'),
+                   json_extract_string(line, '$.target'),
+                   json_extract_string(line, '$.primary.name'),
+                   json_extract_string(line, '$.primary.version'),
+                   json_extract_string(line, '$.shadow.name'),
+                   json_extract_string(line, '$.shadow.version'),
                    f, ln
             FROM shadow_runs ORDER BY f, ln
             """
@@ -607,25 +606,28 @@ class _Reviewer:
         return tuple(out)
 
     def _durations(self) -> dict[str, DurationSummary]:
-        hist: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-        for name, key in (("primary_duration", "pd"), ("shadow_duration", "sd"), ("ratio", "rt")):
-            for op, bucket, n in self.rows(
-                name, f"{key}_op, {key}_b, n", f"{key}_op IS NOT NULL"
-            ):
-                hist[op][key].append((bucket, n))
+        hist: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+        zero = sql.ZERO_DURATION_BUCKET
+        for op, pb, sb, n in self.rows("durations", "d_op, d_pb, d_sb, n", "d_op IS NOT NULL"):
+            if pb is not None:
+                hist[op]["pd"][pb] += n
+            if sb is not None:
+                hist[op]["sd"][sb] += n
+            if pb is not None and sb is not None and pb != zero and sb != zero:
+                hist[op]["rt"][sb - pb] += n
         k = sql.DURATION_BUCKETS_PER_E
         out = {}
         for op, sides in hist.items():
-            timed = sum(n for _, n in sides.get("rt", []))
+            pd, sd, rt = (list(sides[key].items()) for key in ("pd", "sd", "rt"))
             out[op] = DurationSummary(
-                timed=timed,
-                primary_median=_quantile(sides.get("pd", []), 0.5),
-                primary_p95=_quantile(sides.get("pd", []), 0.95),
-                shadow_median=_quantile(sides.get("sd", []), 0.5),
-                shadow_p95=_quantile(sides.get("sd", []), 0.95),
-                ratio_median=_quantile(sides.get("rt", []), 0.5),
-                ratio_p95=_quantile(sides.get("rt", []), 0.95),
-                resolution=exp(0.5 / k) - 1,
+                timed=sum(n for _, n in rt),
+                primary_median=_quantile(pd, 0.5),
+                primary_p95=_quantile(pd, 0.95),
+                shadow_median=_quantile(sd, 0.5),
+                shadow_p95=_quantile(sd, 0.95),
+                ratio_median=_quantile(rt, 0.5),
+                ratio_p95=_quantile(rt, 0.95),
+                resolution=exp(1 / k) - 1,
             )
         return out
 
@@ -676,7 +678,7 @@ def _quantile(hist: list[tuple[int, int]], q: float) -> float | None:
     total = sum(n for _, n in hist)
     if total == 0:
         return None
-    rank = max(1, -(-int(q * total * 1000) // 1000))  # ceil(q * total), robust to rounding
+    rank = max(1, ceil(q * total - 1e-9))
     seen = 0
     for bucket, n in sorted(hist):
         seen += n

@@ -335,7 +335,25 @@ def remove_scratch(scratch: Path) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def scratch_dir(base: str | None = None) -> Path:
+def _memory_available() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def scratch_dir(sizes: Iterable[int] = ()) -> Path:
+    """A private scratch folder: in RAM (``/dev/shm``) when the logs fit comfortably, so a
+    rewritten copy costs a memory copy, not a disk write; else under ``$TMPDIR``.
+    ``SHADOW_REVIEW_TMPDIR`` chooses the folder explicitly."""
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix="shadow-review-", dir=base or os.environ.get("TMPDIR")))
+    base = os.environ.get("SHADOW_REVIEW_TMPDIR")
+    if base is None and os.access("/dev/shm", os.W_OK):
+        if sum(sizes) * 4 < _memory_available():
+            base = "/dev/shm"
+    return Path(tempfile.mkdtemp(prefix="shadow-review-", dir=base))

@@ -31,16 +31,15 @@ DURATION_BUCKETS_PER_E: Final = 100
 ZERO_DURATION_BUCKET: Final = -(10**6)
 
 MACROS: Final = r"""
-CREATE OR REPLACE TEMP MACRO shadow_str(v) AS
-    CASE WHEN starts_with(v, '"') THEN
-        CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE v[2:-2] END
-    END;
-CREATE OR REPLACE TEMP MACRO shadow_num(v) AS
-    CASE WHEN regexp_full_match(left(v, 1), '[-0-9]') THEN TRY_CAST(v AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO shadow_ts(v) AS
+    CASE WHEN ends_with(v, 'Z') THEN TRY_CAST(v AS TIMESTAMP)
+         ELSE TRY_CAST(TRY_CAST(v AS TIMESTAMPTZ) AS TIMESTAMP) END;
+CREATE OR REPLACE TEMP MACRO shadow_us(v) AS
+    CASE WHEN isfinite(shadow_ts(v)) THEN epoch_us(shadow_ts(v)) END;
 CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
     CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
-CREATE OR REPLACE TEMP MACRO shadow_ts(v) AS
-    CASE WHEN isfinite(TRY_CAST(v AS TIMESTAMPTZ)) THEN TRY_CAST(v AS TIMESTAMPTZ) END;
+CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
+    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91);
 """
 
 
@@ -134,57 +133,79 @@ def read_lines_sql(files: Sequence[str], index: Sequence[int], offsets: Sequence
     """
 
 
+#: Values accepted without a second look; anything else is checked to be a JSON string.
+_KNOWN_VALUES: Final = {
+    "severity": ("critical", "minor", "info"),
+    "source": ("runtime", "fuzz", "corpus", "verify", "replay", "gate"),
+}
+#: Fields that must be JSON strings (a divergence without them is ``missing_fields``).
+_STRICT: Final = ("signature", "call_id", "op", "kind")
+
+
 def _typed(field: Field, slot: int) -> str:
+    """The SQL of one typed field from ``x``, the list ``json_extract_string`` returned.
+
+    ``json_extract_string`` renders a non-string value as its JSON text (``5``, ``true``,
+    ``{...}``).  For the fields whose type matters, a value that could be such a text is
+    checked with ``json_type`` (a second parse of that one line, which is rare).
+    """
     raw = f"x[{slot}]"
+    path = quote(field.path)
+    if field.column in _STRICT:
+        return (
+            f"CASE WHEN shadow_maybe_literal({raw}) AND json_type(line, {path}) <> 'VARCHAR' "
+            f"THEN NULL ELSE {raw} END"
+        )
+    if field.column in _KNOWN_VALUES:
+        known = ", ".join(quote(v) for v in _KNOWN_VALUES[field.column])
+        return (
+            f"CASE WHEN {raw} IS NULL OR {raw} IN ({known}) THEN {raw} "
+            f"WHEN json_type(line, {path}) = 'VARCHAR' THEN {raw} END"
+        )
     if field.kind == "str":
-        return f"shadow_str({raw})"
+        return raw
     if field.kind == "num":
-        return f"shadow_num({raw})"
+        return f"TRY_CAST({raw} AS DOUBLE)"
     if field.kind == "int":
-        return f"TRY_CAST(shadow_int({raw}) AS BIGINT)"
+        return (
+            f"CASE WHEN NOT regexp_matches({raw}, '[.eE]') THEN TRY_CAST({raw} AS BIGINT) END"
+        )
     if field.kind == "ts":
-        return f"shadow_ts(shadow_str({raw}))::TIMESTAMP"
+        return f"shadow_ts({raw})"
     if field.kind == "size":
-        return f"CASE WHEN {raw} IS NOT NULL AND {raw} <> 'null' THEN strlen({raw}) END"
+        return f"strlen({raw})"
     raise ValueError(field.kind)
 
 
-def classified_sql(
-    source: str, marker: str, *, fields: Sequence[str], trusted: bool, keep_raw: bool
-) -> str:
+def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: bool) -> str:
     """Each line of ``source`` with its ``status`` and typed fields (``v_<column>``).
 
     ``status`` is ``event`` (a ``shadow.event/1`` object; a divergence has its required
     fields), a skip reason, or ``python`` for a line DuckDB could not parse (the caller
-    decides its fate in Python; with ``trusted``, such a line is ``not_json``).  Raw JSON
-    text of a few fields is kept for the review: ``raw_ts``, ``raw_input_ref``,
-    ``raw_primary_duration_s``, ``raw_shadow_duration_s``, ``raw_severity``.
+    decides its fate in Python; with ``trusted``, such a line is ``not_json``).
     """
     chosen = [_BY_NAME[name] for name in fields]
     paths = ", ".join(quote(f.path) for f in chosen)
     slot = {f.column: i + 1 for i, f in enumerate(chosen)}
-    typed = ",\n               ".join(f"{_typed(f, slot[f.column])} AS v_{f.column}" for f in chosen)
-    raws = ",\n               ".join(
-        f"x[{slot[name]}] AS raw_{name}"
-        for name in ("ts", "input_ref", "primary_duration_s", "shadow_duration_s", "severity")
-        if name in slot
+    typed = ",\n               ".join(
+        f"{_typed(f, slot[f.column])} AS v_{f.column}"
+        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind == "ts" else "")
+        for f in chosen
     )
     marker_sql = "chr(0) || " + quote(marker[1:])
     unparsed = "'not_json'" if trusted else "'python'"
     known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
-    required = " OR ".join(
-        f"v_{name} IS NULL" for name in ("call_id", "op", "kind", "signature") if name in slot
-    )
+    required = " OR ".join(f"v_{name} IS NULL" for name in _STRICT if name in slot)
     missing = f"WHEN v_event = 'divergence' AND ({required}) THEN 'missing_fields'" if required else ""
-    line_col = "line" if keep_raw else "NULL::VARCHAR AS line"
     return f"""
-        SELECT f, line_no, {line_col},
+        SELECT f, line_no, line,
                CASE
                  WHEN starts_with(line, {marker_sql}) THEN substr(line, {len(marker) + 1})
                  WHEN x IS NULL THEN
                    CASE WHEN line IS NULL OR trim(line, {_WS}) = '' THEN 'blank'
                         ELSE {unparsed} END
-                 WHEN NOT starts_with(ltrim(line, {_WS}), '{{') THEN 'not_object'
+                 WHEN NOT starts_with(line, '{{') AND NOT starts_with(ltrim(line, {_WS}), '{{')
+                   THEN 'not_object'
                  WHEN v_schema IS NULL OR NOT starts_with(v_schema, 'shadow.event/')
                    THEN 'foreign'
                  WHEN v_schema NOT IN ({known_schemas}) THEN 'unknown_schema'
@@ -194,9 +215,8 @@ def classified_sql(
                * EXCLUDE (f, line_no, line, x)
         FROM (
           SELECT f, line_no, line, x,
-               {typed},
-               {raws}
-          FROM (SELECT f, line_no, line, try(json_extract(line, [{paths}])) AS x
+               {typed}
+          FROM (SELECT f, line_no, line, try(json_extract_string(line, [{paths}])) AS x
                 FROM ({source}))
         )
     """
@@ -205,25 +225,22 @@ def classified_sql(
 #: Grouping sets of the review aggregation: name -> key columns.  Each set's first column
 #: is its own, so ``GROUPING()`` of those first columns tells the sets apart.
 GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("status", ("st",)),
+    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd")),
     (
         "combo",
         ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
     ),
     ("message", ("b_sig", "b_key")),
     ("timeline", ("c_sec", "c_op")),
-    ("primary_duration", ("pd_op", "pd_b")),
-    ("shadow_duration", ("sd_op", "sd_b")),
-    ("ratio", ("rt_op", "rt_b")),
-    ("ts_problem", ("p_ts",)),
-    ("severity_problem", ("p_sev",)),
-    ("primary_duration_problem", ("p_pd",)),
-    ("shadow_duration_problem", ("p_sd",)),
-    ("input_ref_problem", ("p_ref",)),
+    ("durations", ("d_op", "d_pb", "d_sb")),
     ("lines", ("l_kind", "l_f", "l_ln", "l_line")),
     ("blob", ("r_sig", "r_f", "r_ref")),
 )
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols in GROUPING_SETS for c in cols)
+#: ``best`` packs (input size, file, line) and ``first`` (file, line) into one integer each,
+#: so that a plain ``min`` picks the smallest input, ties going to the first line read.
+FILE_SHIFT: Final = 40
+SIZE_SHIFT: Final = 64
 
 
 def set_masks() -> dict[str, int]:
@@ -233,33 +250,39 @@ def set_masks() -> dict[str, int]:
     return {name: full & ~(1 << (n - 1 - i)) for i, (name, _) in enumerate(GROUPING_SETS)}
 
 
+def unpack_first(value: int) -> tuple[int, int]:
+    return value >> FILE_SHIFT, value & ((1 << FILE_SHIFT) - 1)
+
+
+def unpack_best(value: int) -> tuple[int, int, int]:
+    f, ln = unpack_first(value & ((1 << SIZE_SHIFT) - 1))
+    return value >> SIZE_SHIFT, f, ln
+
+
 def aggregate_sql(table: str, classified: str) -> str:
     """One pass over the classified lines into a small table of grouping-set rows.
 
-    Every aggregate is fixed-size and mergeable (count, min, max, min of a struct), so the
-    python lane's rescued lines are aggregated the same way and merged by re-grouping.
+    Every aggregate is a native, mergeable ``count``/``min``/``max``, so the python lane's
+    rescued lines are aggregated the same way and merged by re-grouping.
     """
     known_events = ", ".join(quote(e) for e in sorted(KNOWN_EVENTS))
     k = DURATION_BUCKETS_PER_E
     firsts = ", ".join(cols[0] for _, cols in GROUPING_SETS)
     sets = ", ".join("(" + ", ".join(cols) + ")" for _, cols in GROUPING_SETS)
     div = "is_div"
+    in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
     WITH c AS ({classified}),
     d AS (
       SELECT *,
         (status = 'event' AND v_event = 'divergence') AS is_div,
-        CASE WHEN status = 'event' AND v_event = 'divergence'
-             THEN epoch_us(shadow_ts(v_ts)) END AS ts_us,
-        CASE WHEN raw_primary_duration_s IS NULL OR raw_primary_duration_s = 'null' THEN NULL
-             WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
-               THEN v_primary_duration_s
-             ELSE -1 END AS pd,
-        CASE WHEN raw_shadow_duration_s IS NULL OR raw_shadow_duration_s = 'null' THEN NULL
-             WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
-               THEN v_shadow_duration_s
-             ELSE -1 END AS sd
+        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
+             THEN epoch_us(v_ts) END AS ts_us,
+        CASE WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
+             THEN v_primary_duration_s END AS pd,
+        CASE WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
+             THEN v_shadow_duration_s END AS sd
       FROM c
     ),
     e AS (
@@ -267,6 +290,24 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN status = 'event' AND v_event IN ({known_events}) THEN 'event:' || v_event
              WHEN status = 'event' THEN 'unknown_event'
              ELSE status END AS st,
+        CASE WHEN {div} THEN
+          CASE WHEN v_ts_text IS NULL THEN 'missing'
+               WHEN ts_us IS NULL THEN 'unparsable'
+               WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
+          END END AS p_ts,
+        CASE WHEN {div} AND v_severity IS NULL THEN 'missing or not a string'
+             WHEN {div} AND v_severity NOT IN ('critical', 'minor', 'info')
+               THEN 'unknown value (ranks below info)' END AS p_sev,
+        CASE WHEN {div} AND v_primary_duration_s IS NULL
+                  AND json_type(line, '$.primary.duration_s') NOT IN ('NULL')
+               THEN 'not a number'
+             WHEN {div} AND v_primary_duration_s IS NOT NULL AND pd IS NULL
+               THEN 'not a finite non-negative number' END AS p_pd,
+        CASE WHEN {div} AND v_shadow_duration_s IS NULL
+                  AND json_type(line, '$.shadow.duration_s') NOT IN ('NULL')
+               THEN 'not a number'
+             WHEN {div} AND v_shadow_duration_s IS NOT NULL AND sd IS NULL
+               THEN 'not a finite non-negative number' END AS p_sd,
         CASE WHEN {div} THEN v_signature END AS a_sig,
         CASE WHEN {div} THEN coalesce(v_severity, 'unknown') END AS a_sev,
         CASE WHEN {div} THEN v_op END AS a_op,
@@ -280,34 +321,13 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN {div} THEN hash(
             translate(coalesce(v_primary_summary, ''), '0123456789', '##########'),
             translate(coalesce(v_shadow_summary, ''), '0123456789', '##########')) END AS b_key,
-        CASE WHEN ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}
-             THEN ts_us // 1000000 END AS c_sec,
-        CASE WHEN ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}
-             THEN v_op END AS c_op,
-        CASE WHEN {div} AND pd >= 0 THEN v_op END AS pd_op,
+        CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
+        CASE WHEN {in_range} THEN v_op END AS c_op,
+        CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
         CASE WHEN {div} AND pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
-             WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS pd_b,
-        CASE WHEN {div} AND sd >= 0 THEN v_op END AS sd_op,
+             WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
         CASE WHEN {div} AND sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
-             WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS sd_b,
-        CASE WHEN {div} AND pd > 0 AND sd > 0 THEN v_op END AS rt_op,
-        CASE WHEN {div} AND pd > 0 AND sd > 0
-             THEN CAST(round((ln(sd) - ln(pd)) * {k}) AS INTEGER) END AS rt_b,
-        CASE WHEN {div} THEN
-          CASE WHEN raw_ts IS NULL THEN 'missing'
-               WHEN v_ts IS NULL AND NOT starts_with(raw_ts, '"') THEN 'not a string'
-               WHEN ts_us IS NULL THEN 'unparsable'
-               WHEN ts_us < {TIMELINE_MIN_US} OR ts_us >= {TIMELINE_END_US}
-                 THEN 'outside 1970-2199 (left out of the timeline)'
-          END END AS p_ts,
-        CASE WHEN {div} AND (v_severity IS NULL OR v_severity NOT IN ('critical', 'minor', 'info'))
-             THEN CASE WHEN v_severity IS NULL THEN 'missing or not a string'
-                       ELSE 'unknown value (ranks below info)' END END AS p_sev,
-        CASE WHEN {div} AND pd = -1 THEN 'not a finite non-negative number' END AS p_pd,
-        CASE WHEN {div} AND sd = -1 THEN 'not a finite non-negative number' END AS p_sd,
-        CASE WHEN {div} AND v_input_size IS NULL AND raw_input_ref IS NOT NULL
-                  AND raw_input_ref <> 'null' AND v_input_ref IS NULL
-             THEN 'not a string' END AS p_ref,
+             WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb,
         CASE WHEN status = 'python' THEN 'python'
              WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary' END AS l_kind,
         CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
@@ -318,16 +338,15 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN r_sig IS NOT NULL THEN f END AS r_f,
         CASE WHEN r_sig IS NOT NULL THEN v_input_ref END AS r_ref,
         ts_us,
-        CASE WHEN {div} THEN {{'size': CASE WHEN v_input_size IS NOT NULL THEN v_input_size
-                                          WHEN v_input_ref IS NOT NULL THEN NULL
-                                          ELSE {NO_INPUT} END,
-                                'f': f, 'ln': line_no}} END AS best0,
-        {{'f': f, 'ln': line_no}} AS first
+        CASE WHEN {div} AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
+            (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
+            + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
+        (f::BIGINT << {FILE_SHIFT}) + line_no AS first
       FROM d
     )
     SELECT GROUPING({firsts}) AS g, {", ".join(KEY_COLUMNS)},
            count(*)::BIGINT AS n, min(ts_us) AS ts_min, max(ts_us) AS ts_max,
-           min(CASE WHEN best0.size IS NOT NULL THEN best0 END) AS best, min(first) AS first
+           min(best) AS best, min(first) AS first
     FROM e
     GROUP BY GROUPING SETS ({sets})
     """
