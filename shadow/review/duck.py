@@ -68,13 +68,13 @@ def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
         "memory_limit": os.environ.get("SHADOW_REVIEW_MEMORY", DEFAULT_MEMORY_LIMIT),
         "temp_directory": os.environ.get("SHADOW_REVIEW_SPILL", tempfile.gettempdir()),
         "preserve_insertion_order": True,
-        "enable_progress_bar": False,
     }
     threads = os.environ.get("SHADOW_REVIEW_THREADS")
     if threads:
         config["threads"] = int(threads)
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute(sql.MACROS)
     return con
 
@@ -148,6 +148,9 @@ class LogSet:
         source = self.source_sql()
         parts: list[str] = []
         skipped: Counter[str] = Counter()
+        for log in self.logs:
+            skipped.update(dict(log.markers))
+            skipped.update(dict(log.skipped))
         if source is not None:
             marker_sql = "chr(0) || " + sql.quote(self.marker[1:])
             bad = self.con.execute(
@@ -172,16 +175,20 @@ class LogSet:
         columns = ", ".join(f"v_{f} AS {f}" for f in fields)
         if parts:
             union = " UNION ALL ".join(
-                f"SELECT file, line_no AS line, {columns}, line::JSON AS raw "
+                f"SELECT file, line_no AS line, {columns}, CAST(v_ts AS DATE) AS day, "
+                "line::JSON AS raw "
                 f"FROM ({p}) JOIN shadow_files USING (f) WHERE status = 'event'"
                 for p in parts
             )
         else:
-            types = {"str": "VARCHAR", "num": "DOUBLE", "int": "BIGINT", "ts": "TIMESTAMP"}
+            types = {"str": "VARCHAR", "num": "DOUBLE", "ts": "TIMESTAMP"}
             cols = ", ".join(
                 f"NULL::{types.get(f.kind, 'BIGINT')} AS {f.column}" for f in sql.EVENT_FIELDS
             )
-            union = f"SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, {cols}, NULL::JSON AS raw WHERE false"
+            union = (
+                f"SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, {cols}, "
+                "NULL::DATE AS day, NULL::JSON AS raw WHERE false"
+            )
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {union}")
         return skipped
 

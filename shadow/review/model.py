@@ -109,8 +109,8 @@ class Reproducer:
 class Message:
     """One distinct pair of output summaries (or error identities) in a group.
 
-    Messages are told apart with their digits masked, so ``got -3`` and ``got -7`` are one
-    message; ``primary``/``shadow`` are the first logged example, ``count`` covers all.
+    Messages are told apart with every run of digits masked, so ``got -3`` and ``got -17``
+    are one message; ``primary``/``shadow`` are the first logged example, ``count`` covers all.
     """
 
     primary: str | None

@@ -57,6 +57,7 @@ class PreparedLog:
     skipped: tuple[tuple[str, int], ...]
     problem: str | None
     checkpoints: tuple[tuple[int, int], ...]
+    markers: tuple[tuple[str, int], ...] = ()  # lines rewritten as skip markers, by reason
 
     @property
     def copied(self) -> bool:
@@ -82,6 +83,7 @@ class _Scan:
     draining: bool = False  # discarding the rest of an oversized line
     rewritten: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    markers: Counter[str] = field(default_factory=Counter)
     checkpoints: list[tuple[int, int]] = field(default_factory=list)
 
     def start_copy(self) -> None:
@@ -145,6 +147,7 @@ class _Scan:
         self.offset += len(raw)
 
     def _skipped_line(self, reason: str) -> None:
+        self.markers[reason] += 1
         self.start_copy()
         self._write(self.marker + reason.encode("ascii"))
         self.line_no += 1
@@ -167,6 +170,7 @@ class _Scan:
         self.line_no += 1
         self.rewritten += 1
         if parsed.text is None:
+            self.markers[parsed.skipped[0]] += 1
             self._write(self.marker + parsed.skipped[0].encode("ascii"), newline)
             return
         if TORN in parsed.skipped:
@@ -291,6 +295,7 @@ class Prescanner:
             skipped=tuple(sorted(scan.skipped.items())),
             problem=problem,
             checkpoints=tuple(scan.checkpoints),
+            markers=tuple(sorted(scan.markers.items())),
         )
 
 

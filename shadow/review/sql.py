@@ -319,8 +319,8 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN {div} THEN v_shadow_version END AS a_sv,
         CASE WHEN {div} THEN v_signature END AS b_sig,
         CASE WHEN {div} THEN hash(
-            translate(coalesce(v_primary_summary, ''), '0123456789', '##########'),
-            translate(coalesce(v_shadow_summary, ''), '0123456789', '##########')) END AS b_key,
+            regexp_replace(coalesce(v_primary_summary, ''), '[0-9]+', '#', 'g'),
+            regexp_replace(coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g')) END AS b_key,
         CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
         CASE WHEN {in_range} THEN v_op END AS c_op,
         CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
