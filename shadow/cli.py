@@ -14,8 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shadow",
         description=(
-            "Review, query, export, replay, fuzz and gate divergences between two "
-            "implementations."
+            "Review, query, export, replay, fuzz and gate divergences between two implementations."
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

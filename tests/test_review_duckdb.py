@@ -46,8 +46,10 @@ def _junk_log(path: Path) -> None:
         f.write(b"\n\n \t \n")  # blank lines
         f.write(b"x" * 5000 + b"\n")  # oversized (the limit is lowered by the fixture)
         f.write(_line(9, "big", input={"args": [1e400]}) + b"\n")  # a number beyond double
-        f.write(b'{"schema":"shadow.event/1","event":"divergence","signature":5,'
-                b'"call_id":"x","op":"o","kind":"k"}\n')  # non-string signature
+        f.write(
+            b'{"schema":"shadow.event/1","event":"divergence","signature":5,'
+            b'"call_id":"x","op":"o","kind":"k"}\n'
+        )  # non-string signature
         f.write(b"\xc3\xa9t\xc3\xa9 is UTF-8 text, not JSON\n")
         f.write(_line(10, "utf8", primary={"name": "py", "version": "1", "summary": "caf\xc3\xa9"}))
         f.write(b"\n")
@@ -155,19 +157,39 @@ def test_group_data_for_reports(tmp_path: Path) -> None:
             _line(
                 1,
                 f"c{k}",
-                primary={"name": "python", "version": "1.0", "duration_s": 0.010,
-                         "summary": f"ValueError: bad top_k {k}"},
-                shadow={"name": "rust", "version": "1.0.3" if k % 3 else "1.0.2",
-                        "duration_s": 0.002, "summary": "Ok(list[3])"},
+                primary={
+                    "name": "python",
+                    "version": "1.0",
+                    "duration_s": 0.010,
+                    "summary": f"ValueError: bad top_k {k}",
+                },
+                shadow={
+                    "name": "rust",
+                    "version": "1.0.3" if k % 3 else "1.0.2",
+                    "duration_s": 0.002,
+                    "summary": "Ok(list[3])",
+                },
             )
         )
-    lines.append(_line(1, "other", primary={"name": "python", "version": "1.0",
-                                             "duration_s": 0.010, "summary": "list[2]"}))
-    summary = {"schema": "shadow.event/1", "event": "run_summary", "run_id": "r1", "ts": TS,
-               "target": "t:T", "source": "runtime", "mode": "sync",
-               "primary": {"name": "python", "version": "1.0"},
-               "shadow": {"name": "rust", "version": "1.0.3"},
-               "counters": {"plan": {"calls": 100, "sampled": 50, "diverged": {"x": 31}}}}
+    lines.append(
+        _line(
+            1,
+            "other",
+            primary={"name": "python", "version": "1.0", "duration_s": 0.010, "summary": "list[2]"},
+        )
+    )
+    summary = {
+        "schema": "shadow.event/1",
+        "event": "run_summary",
+        "run_id": "r1",
+        "ts": TS,
+        "target": "t:T",
+        "source": "runtime",
+        "mode": "sync",
+        "primary": {"name": "python", "version": "1.0"},
+        "shadow": {"name": "rust", "version": "1.0.3"},
+        "counters": {"plan": {"calls": 100, "sampled": 50, "diverged": {"x": 31}}},
+    }
     lines.append(orjson.dumps(summary))
     path.write_bytes(b"\n".join(lines) + b"\n")
     review = review_logs([path])
@@ -187,7 +209,12 @@ def test_group_data_for_reports(tmp_path: Path) -> None:
     assert d.ratio_median == pytest.approx(0.2, rel=0.02)
     assert op.sampled == 50 and op.rate == pytest.approx(31 / 50)
     (run,) = review.runs
-    assert (run.run_id, run.mode, run.primary, run.shadow) == ("r1", "sync", "python 1.0", "rust 1.0.3")
+    assert (run.run_id, run.mode, run.primary, run.shadow) == (
+        "r1",
+        "sync",
+        "python 1.0",
+        "rust 1.0.3",
+    )
 
 
 def test_signature_order_is_stable(tmp_path: Path) -> None:

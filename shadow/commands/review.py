@@ -113,7 +113,15 @@ def _print_summary(review: Any, paths: Any, top: int | None, seconds: float) -> 
         print_table(
             ["#", "severity", "signature", "op", "kind", "events", "last seen"],
             [
-                (i, g.severity, g.signature, g.op, g.kind, f"{g.count:,}", (g.last_seen or "?")[:19])
+                (
+                    i,
+                    g.severity,
+                    g.signature,
+                    g.op,
+                    g.kind,
+                    f"{g.count:,}",
+                    (g.last_seen or "?")[:19],
+                )
                 for i, g in enumerate(shown, 1)
             ],
             title=f"Divergence review: {len(review.groups)} problem(s), "

@@ -160,9 +160,7 @@ class LogSet:
             ).fetchall()
             reasons, rescued = self.python_lane(bad)
             skipped.update(reasons)
-            parts.append(
-                sql.classified_sql(source, self.marker, fields=fields, trusted=False)
-            )
+            parts.append(sql.classified_sql(source, self.marker, fields=fields, trusted=False))
             if rescued:
                 parts.append(
                     sql.classified_sql(
@@ -241,7 +239,9 @@ def open_logs(
 # ---------------------------------------------------------------------------- review
 
 
-def review_with_duckdb(paths: Sequence[str | os.PathLike[str]], *, max_buckets: int = 240) -> Review:
+def review_with_duckdb(
+    paths: Sequence[str | os.PathLike[str]], *, max_buckets: int = 240
+) -> Review:
     with open_logs(paths) as logset:
         return _Reviewer(logset, max_buckets).run()
 
@@ -286,9 +286,7 @@ class _Reviewer:
 
     def _aggregate(self, source: str) -> None:
         marker = self.ls.marker
-        classified = sql.classified_sql(
-            source, marker, fields=sql.REVIEW_FIELDS, trusted=False
-        )
+        classified = sql.classified_sql(source, marker, fields=sql.REVIEW_FIELDS, trusted=False)
         self.con.execute(sql.aggregate_sql("shadow_main", classified))
         total = self.q(
             f"SELECT coalesce(sum(n), 0) FROM shadow_main WHERE g = {self.masks['status']}"
@@ -509,9 +507,9 @@ class _Reviewer:
             kept AS (SELECT * FROM ranked WHERE run_id IS NULL OR k = 1)
         """
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE shadow_runs AS {base} SELECT * FROM kept")
-        duplicates = self.q(f"{base} SELECT count(*) FROM ranked WHERE run_id IS NOT NULL AND k > 1")[
-            0
-        ][0]
+        duplicates = self.q(
+            f"{base} SELECT count(*) FROM ranked WHERE run_id IS NOT NULL AND k > 1"
+        )[0][0]
         rows = self.q(
             """
             SELECT run_id, shadow_us(json_extract_string(line, '$.ts')),
@@ -648,9 +646,9 @@ class _Reviewer:
             widths = iter(_widths())
             width = next(widths)
             while (
-                self.q(
-                    f"SELECT count(DISTINCT c_sec // {width}) FROM shadow_agg WHERE {where}"
-                )[0][0]
+                self.q(f"SELECT count(DISTINCT c_sec // {width}) FROM shadow_agg WHERE {where}")[0][
+                    0
+                ]
                 > self.max_buckets
             ):
                 width = next(widths)
@@ -660,9 +658,7 @@ class _Reviewer:
             f"WHERE {where} GROUP BY ALL"
         ):
             buckets[int(start)][op] += int(n)
-        unparsed = sum(
-            n for (field, _), n in self.field_problems.items() if field == "ts"
-        )
+        unparsed = sum(n for (field, _), n in self.field_problems.items() if field == "ts")
         return Timeline(
             bucket_seconds=width,
             buckets=tuple(

@@ -58,6 +58,8 @@ def resolve_logs(args: Sequence[str | os.PathLike[str]], *, command: str = "revi
                 p = Path(m)
                 for q in _logs_in(p) if p.is_dir() else [p]:
                     add(q)
+        elif os.path.lexists(text):
+            raise ReviewInputError(f"{text}: broken or looping symbolic link")
         else:
             raise ReviewInputError(f"{text}: no such file or directory")
     if not out:

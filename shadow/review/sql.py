@@ -167,9 +167,7 @@ def _typed(field: Field, slot: int) -> str:
     if field.kind == "num":
         return f"TRY_CAST({raw} AS DOUBLE)"
     if field.kind == "int":
-        return (
-            f"CASE WHEN NOT regexp_matches({raw}, '[.eE]') THEN TRY_CAST({raw} AS BIGINT) END"
-        )
+        return f"CASE WHEN NOT regexp_matches({raw}, '[.eE]') THEN TRY_CAST({raw} AS BIGINT) END"
     if field.kind == "ts":
         return f"shadow_ts({raw})"
     if field.kind == "size":
@@ -196,7 +194,9 @@ def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: 
     unparsed = "'not_json'" if trusted else "'python'"
     known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
     required = " OR ".join(f"v_{name} IS NULL" for name in _STRICT if name in slot)
-    missing = f"WHEN v_event = 'divergence' AND ({required}) THEN 'missing_fields'" if required else ""
+    missing = (
+        f"WHEN v_event = 'divergence' AND ({required}) THEN 'missing_fields'" if required else ""
+    )
     return f"""
         SELECT f, line_no, line,
                CASE
