@@ -82,8 +82,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _query(args: argparse.Namespace) -> str:
+    query: str
     if args.sql:
-        query = args.sql
+        query = str(args.sql)
     else:
         if args.columns is None:
             columns = ", ".join(DEFAULT_COLUMNS)

@@ -53,7 +53,7 @@ from shadow.review.model import (
 )
 from shadow.review.prescan import PreparedLog, Prescanner, fetch_lines, remove_scratch, scratch_dir
 from shadow.review.reproducer import build_reproducer
-from shadow.review.resync import TORN, loads, parse_line
+from shadow.review.resync import loads, parse_line
 from shadow.review.timeline import Timeline, format_us
 
 #: Default memory budget of DuckDB (override: ``SHADOW_REVIEW_MEMORY``, e.g. ``1GB``).

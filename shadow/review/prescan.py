@@ -358,7 +358,7 @@ def scratch_dir(sizes: Iterable[int] = ()) -> Path:
     import tempfile
 
     base = os.environ.get("SHADOW_REVIEW_TMPDIR")
-    if base is None and os.access("/dev/shm", os.W_OK):
-        if sum(sizes) * 4 < _memory_available():
-            base = "/dev/shm"
+    fits = sum(sizes) * 4 < _memory_available()
+    if base is None and fits and os.access("/dev/shm", os.W_OK):
+        base = "/dev/shm"
     return Path(tempfile.mkdtemp(prefix="shadow-review-", dir=base))

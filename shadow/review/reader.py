@@ -164,8 +164,8 @@ def iter_file(path: Path, stats: ReadStats) -> Iterator[LogEvent]:
                     stats.skip(OVERSIZED)
                     continue
                 parsed = parse_line(raw, complete)
-                for reason in parsed.skipped:
-                    stats.skip(reason)
+                for skipped in parsed.skipped:
+                    stats.skip(skipped)
                 if parsed.text is None:
                     continue
                 obj = parsed.value
