@@ -1,4 +1,4 @@
-"""The ``shadow`` console script: review, replay, fuzz and gate subcommands."""
+"""The ``shadow`` console script: review, query, export, replay, fuzz and gate subcommands."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS: tuple[str, ...] = ("review", "replay", "fuzz", "gate")
+SUBCOMMANDS: tuple[str, ...] = ("review", "query", "export", "replay", "fuzz", "gate")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shadow",
-        description="Review, replay, fuzz and gate divergences between two implementations.",
+        description=(
+            "Review, query, export, replay, fuzz and gate divergences between two implementations."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:

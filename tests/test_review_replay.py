@@ -12,14 +12,11 @@ from typing import Any
 
 import pytest
 
-registry = pytest.importorskip("shadow.registry")
-pytest.importorskip("shadow.dispatcher")
-pytest.importorskip("shadow.replay_core")
-
-from shadow.cli import main  # noqa: E402
-from shadow.codec import TypedCodec  # noqa: E402
-from shadow.dispatcher import Dispatcher  # noqa: E402
-from shadow.review.groups import review_logs  # noqa: E402
+from shadow import registry
+from shadow.cli import main
+from shadow.codec import TypedCodec
+from shadow.dispatcher import Dispatcher
+from shadow.review.groups import review_logs
 
 
 class GoodWords:

@@ -57,9 +57,10 @@ def test_every_junk_kind_alone_never_crashes(tmp_path: Path) -> None:
 def test_oversized_line_is_skipped_in_bounded_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shadow.review import reader
+    from shadow.review import prescan, reader
 
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(prescan, "MAX_LINE_BYTES", 1000)
     line = orjson.dumps(event(1, 0, "2025-01-01T00:00:00.000000Z", "c1", "r")) + b"\n"
     path = tmp_path / "big.jsonl"
     path.write_bytes(b"x" * 5000 + b"\n" + line)
@@ -162,7 +163,10 @@ def _line(i: int, call: str, **over: object) -> bytes:
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = str(tmp_path / "out")
     clean = tmp_path / "clean.jsonl"
-    clean.write_bytes(b'{"level":"info","msg":"only other programs here"}\n')
+    clean.write_bytes(
+        b'{"level":"info","msg":"only other programs here"}\n'
+        b'{"schema":"shadow.event/1","event":"run_summary","run_id":"r","counters":{}}\n'
+    )
     minor = tmp_path / "minor.jsonl"
     minor.write_bytes(_line(1, "m1", severity="minor"))
     critical = tmp_path / "critical.jsonl"
@@ -176,9 +180,9 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["review", str(critical), "--out", out]) == 1
     printed = capsys.readouterr().out
     assert "CRITICAL" in printed and "shadow replay" in printed
-    assert main(["review", str(tmp_path / "missing.jsonl"), "--out", out]) == 3
+    assert main(["review", str(tmp_path / "missing.jsonl"), "--out", out]) == 2
     assert "no such file" in capsys.readouterr().err
-    assert main(["review", str(tmp_path), "--out", out]) == 3
+    assert main(["review", str(tmp_path), "--out", out]) == 1  # a directory: its logs
     with pytest.raises(SystemExit) as exc:
         main(["review", str(critical), "--top", "0"])
     assert exc.value.code == 2

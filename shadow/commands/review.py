@@ -1,12 +1,11 @@
 """``shadow review LOG...``: group divergences into problems and write the reports.
 
-Exit codes (documented in docs/review.md), chosen so CI can gate on the result and still
-tell a bad invocation apart from a finding:
+Exit codes (docs/review.md), the same meanings as every ``shadow`` command:
 
-* 0 — nothing at or above the ``--fail-on`` severity (default: no critical divergence)
+* 0 — checked: nothing at or above the ``--fail-on`` severity
 * 1 — at least one divergence at or above ``--fail-on`` (default: something critical)
-* 2 — usage error (argparse)
-* 3 — a log could not be read (missing, a directory, no permission) or reports not written
+* 2 — could not check: usage error, a missing path or unreadable file, a log with no
+  readable event (unless ``--allow-empty``), or reports that cannot be written
 """
 
 from __future__ import annotations
@@ -14,28 +13,39 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any, Final
 
 EXIT_OK: Final = 0
 EXIT_FOUND: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_IO: Final = 3
+EXIT_ERROR: Final = 2
 
 _FAIL_ON: Final[dict[str, int]] = {"critical": 2, "minor": 1, "any": -10}
 
+_EPILOG = """\
+examples:
+  shadow review logs/                       every *.jsonl and *.jsonl.gz under logs/
+  shadow review 'fleet/*/shadow-*.jsonl.gz' --out reports/fleet --top 10
+  shadow review run.jsonl --fail-on minor   fail on value drift too
+
+exit status: 0 nothing at or above --fail-on; 1 something found; 2 could not check
+(missing or unreadable log, no readable event unless --allow-empty, reports not written)
+"""
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from pathlib import Path
+
     p: argparse.ArgumentParser = subparsers.add_parser(
         "review",
         help="group logged divergences and write Markdown, JSON and HTML reports",
         description=(
-            "Stream one or more shadow JSON Lines logs, group divergence events by signature "
-            "and write review.md, review.json, review.html and review.png. Exit status: 0 no "
-            "divergence at or above --fail-on, 1 some found, 2 usage error, 3 unreadable log."
+            "Read shadow logs (files, globs, directories, .gz) with DuckDB, group divergence "
+            "events by signature and write review.md, review.json, review.html and review.png."
         ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("logs", nargs="+", metavar="LOG", type=Path, help="shadow log(s); .gz works")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="log file, glob or directory")
     p.add_argument(
         "--out",
         type=Path,
@@ -57,7 +67,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default="critical",
         help="lowest severity that makes the exit status 1 (default: critical)",
     )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="a log with no readable event is fine (exit 0) instead of an error (exit 2)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only errors, and one line when something was found",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "python"),
+        default="duckdb",
+        help="duckdb (default) or the slow pure-Python reference reader, for cross-checking",
+    )
     return p
 
 
@@ -71,93 +96,112 @@ def _positive(text: str) -> int:
     return n
 
 
+def _error(message: str) -> int:
+    print(f"shadow review: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def _print_summary(review: Any, paths: Any, top: int | None, seconds: float) -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from shadow.commands._tables import print_table
     from shadow.review import format as fmt
 
-    console = Console()
+    console = Console(soft_wrap=True, highlight=False)
     shown = review.groups[: top or 10]
-    table = Table(
-        title=f"Divergence review — {len(review.groups)} problem(s), "
-        f"{review.divergences:,} event(s)"
-    )
-    columns: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("#", {"justify": "right"}),
-        ("severity", {}),
-        ("signature", {"no_wrap": True, "min_width": 16}),
-        ("op", {}),
-        ("kind", {}),
-        ("events", {"justify": "right"}),
-        ("last seen", {}),
-    )
-    for col, kw in columns:
-        table.add_column(col, **kw)
-    styles = {"critical": "bold red", "minor": "yellow"}
-    for i, g in enumerate(shown, 1):
-        table.add_row(
-            str(i),
-            f"[{styles.get(g.severity, 'dim')}]{g.severity}[/]",
-            g.signature,
-            g.op,
-            g.kind,
-            f"{g.count:,}",
-            (g.last_seen or "?")[:19],
-        )
     if review.groups:
-        console.print(table)
+        print_table(
+            ["#", "severity", "signature", "op", "kind", "events", "last seen"],
+            [
+                (
+                    i,
+                    g.severity,
+                    g.signature,
+                    g.op,
+                    g.kind,
+                    f"{g.count:,}",
+                    (g.last_seen or "?")[:19],
+                )
+                for i, g in enumerate(shown, 1)
+            ],
+            title=f"Divergence review: {len(review.groups)} problem(s), "
+            f"{review.divergences:,} event(s)",
+            right=(0, 5),
+        )
         # Replay commands on their own unwrapped lines, so they can be copied whole.
         for i, g in enumerate(shown[:5], 1):
             if g.reproducer:
-                console.print(f"#{i} {g.reproducer.replay}", soft_wrap=True, highlight=False)
+                print(f"#{i} {g.reproducer.replay}")
         if len(review.groups) > len(shown):
-            console.print(f"… {len(review.groups) - len(shown)} more in the reports")
+            print(f"… {len(review.groups) - len(shown)} more in the reports")
     verdict = fmt.verdict(review.critical_groups, len(review.groups))
     style = "bold red" if review.critical_groups else ("yellow" if review.groups else "green")
-    console.print(f"[{style}]{verdict}[/]", highlight=False)
+    console.print(f"[{style}]{verdict}[/]")
     read = review.read
     if read.skipped_total:
-        console.print(
-            f"skipped {read.skipped_total:,} of {read.lines:,} lines: {fmt.counts(read.skipped)}",
-            highlight=False,
-        )
-    console.print(
-        f"read {read.lines:,} lines in {seconds:.1f} s; reports: {paths.markdown}, "
-        f"{paths.json}, {paths.html}",
-        highlight=False,
+        print(f"skipped {read.skipped_total:,} of {read.lines:,} lines: {fmt.counts(read.skipped)}")
+    if read.field_problems:
+        print("bad fields: " + fmt.field_problems(read.field_problems))
+    for file, problem in read.file_problems:
+        print(f"partly read: {file}: {problem}")
+    print(
+        f"read {read.lines:,} lines from {len(read.files)} file(s) in {seconds:.1f} s; "
+        f"reports: {paths.markdown}, {paths.json}, {paths.html}"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from shadow.review.groups import review_logs
-    from shadow.review.report import write_reports
+    from shadow.review.inputs import ReviewInputError
+    from shadow.review.model import severity_rank
 
-    for log in args.logs:
-        if not log.exists():
-            print(f"shadow review: {log}: no such file", file=sys.stderr)
-            return EXIT_IO
-        if log.is_dir():
-            print(f"shadow review: {log}: is a directory (pass the .jsonl files)", file=sys.stderr)
-            return EXIT_IO
     started = time.perf_counter()
     try:
-        review = review_logs(args.logs)
+        if args.engine == "python":
+            from shadow.review.groups import review_logs_python
+            from shadow.review.inputs import resolve_logs
+
+            review = review_logs_python(resolve_logs(args.logs))
+        else:
+            import duckdb
+
+            from shadow.review.groups import review_logs
+
+            try:
+                review = review_logs(args.logs)
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "error"
+                return _error(f"DuckDB could not read the logs: {first}")
+    except ReviewInputError as exc:
+        return _error(str(exc))
     except OSError as exc:
-        print(
-            f"shadow review: cannot read {exc.filename or 'log'}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return EXIT_IO
+        return _error(f"cannot read {exc.filename or 'a log'}: {exc.strerror or 'read error'}")
+
+    from shadow.review.report import write_reports
+
     try:
         paths = write_reports(review, args.out, top=args.top)
     except OSError as exc:
-        print(f"shadow review: cannot write reports to {args.out}: {exc}", file=sys.stderr)
-        return EXIT_IO
+        return _error(f"cannot write reports to {args.out}: {exc.strerror or exc}")
+    threshold = _FAIL_ON[args.fail_on]
+    found = [g for g in review.groups if severity_rank(g.severity) >= threshold]
     if not args.quiet:
         _print_summary(review, paths, args.top, time.perf_counter() - started)
-    threshold = _FAIL_ON[args.fail_on]
-    from shadow.review.groups import severity_rank
+    elif found:
+        from shadow.review import format as fmt
 
-    found = any(severity_rank(g.severity) >= threshold for g in review.groups)
+        print(
+            f"shadow review: {fmt.verdict(review.critical_groups, len(review.groups))} "
+            f"({len(found)} at or above --fail-on {args.fail_on}; reports in {args.out})"
+        )
+    if review.read.events_total == 0 and not args.allow_empty:
+        from shadow.review import format as fmt
+
+        read = review.read
+        detail = f"{read.lines:,} lines"
+        if read.skipped_total:
+            detail += f", skipped: {fmt.counts(read.skipped)}"
+        return _error(
+            f"no readable event in {', '.join(read.files)} ({detail}); "
+            "pass --allow-empty if an empty log is fine"
+        )
     return EXIT_FOUND if found else EXIT_OK

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shadow.review.groups import OpStats
+from shadow.review.model import OpStats
 
 
 def compact(value: Any, limit: int = 80) -> str:
@@ -57,3 +57,23 @@ def verdict(critical_groups: int, groups: int) -> str:
     if critical_groups:
         return f"CRITICAL: {critical_groups} of {groups} problems change a decision."
     return f"{groups} problems found, none critical (value drift only)."
+
+
+def field_problems(problems: tuple[tuple[str, str, int], ...]) -> str:
+    return "; ".join(f"{field}: {problem} ({n:,})" for field, problem, n in problems)
+
+
+def seconds(value: float | None) -> str:
+    """A duration with a unit that keeps three significant digits."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0 s"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} s"
+
+
+def ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}x"

@@ -1,231 +1,97 @@
-"""Grouping of divergence events into distinct problems.
+"""Grouping divergence events into problems: the entry point and the pure-Python reference.
 
 Why group by ``signature``: one bug fires on thousands of calls; the signature (op, kind and
-normalized diff paths, computed by the writer) names the bug, not the call.  For each group
-review keeps only constant-size state — counters, first/last timestamps, and the *current*
-smallest reproducing input — so memory grows with the number of distinct problems, never
-with the number of events.  Per-op sampling rates come from ``run_summary`` counters, the
-only place that knows how many calls matched.
+normalized diff paths, computed by the writer) names the bug, not the call.
+
+:func:`review_logs` runs the DuckDB engine (:mod:`shadow.review.duck`).  The
+:class:`ReviewBuilder` here is the reference implementation of the same counting rules,
+streaming events one at a time in constant memory per group; the tests require both to
+agree.  It fills the core of a review (groups, counts, first/last seen, smallest
+reproducer, per-op rates, timeline); messages, sides, durations, runs and bad fields are
+the DuckDB engine's.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shlex
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from shadow.review.reader import LogEvent, ReadStats, ReadSummary, iter_events
-from shadow.review.timeline import Timeline, TimelineBuilder
+from shadow.review.blobs import blob_size
+from shadow.review.model import (
+    NO_INPUT,
+    SEVERITY_RANK,
+    UNKNOWN_SEVERITY,
+    Group,
+    Message,
+    OpStats,
+    ReadSummary,
+    Reproducer,
+    Review,
+    RunInfo,
+    Sides,
+    severity_rank,
+    sort_groups,
+)
+from shadow.review.reader import LogEvent, ReadStats, iter_events
+from shadow.review.reproducer import (
+    SAMPLE_DIFF_ENTRIES,
+    build_reproducer,
+    replay_command,
+)
+from shadow.review.timeline import TimelineBuilder, format_us, in_timeline, parse_ts_us
 
-#: Severity order; anything unknown ranks below ``info`` so it never hides a critical.
-SEVERITY_RANK: Final[Mapping[str, int]] = {"info": 0, "minor": 1, "critical": 2}
-UNKNOWN_SEVERITY: Final = "unknown"
-SAMPLE_DIFF_ENTRIES: Final = 10
-_NO_INPUT: Final = 1 << 62  # size of an event whose input is neither inline nor a blob
-_CANONICAL: Final = orjson.OPT_SORT_KEYS
+__all__ = [
+    "SEVERITY_RANK",
+    "Group",
+    "Message",
+    "OpStats",
+    "ReadSummary",
+    "Reproducer",
+    "Review",
+    "ReviewBuilder",
+    "RunInfo",
+    "Sides",
+    "canonical_size",
+    "replay_command",
+    "review_logs",
+    "review_logs_python",
+    "severity_rank",
+]
 
-
-def severity_rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, -1)
+_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def canonical_size(value: Any) -> int:
-    """Length of the canonical JSON (sorted keys, compact) — the measure of 'smallest'."""
-    return len(orjson.dumps(value, option=_CANONICAL))
-
-
-@lru_cache(maxsize=4096)
-def _blob_size(path: str) -> int:
+    """Length of the compact JSON of a value — the measure of 'smallest'."""
     try:
-        return os.stat(path).st_size
-    except OSError:
-        return _NO_INPUT
-
-
-def replay_command(log_path: Path | str, call_id: str, target: Any = None) -> str:
-    """The one-line command that replays a call from the log file that was reviewed; it names
-    ``--target`` when the event's target is not the project's configured one."""
-    from shadow.config import configured_target
-
-    extra = ""
-    if isinstance(target, str) and target != configured_target():
-        extra = f" --target {shlex.quote(target)}"
-    return f"shadow replay {shlex.quote(str(log_path))} --call {shlex.quote(call_id)}{extra}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reproducer:
-    """The smallest logged input of a group and everything needed to replay it."""
-
-    call_id: str
-    log_path: str
-    line_no: int
-    size: int  # bytes of canonical JSON (inline) or of the blob file
-    input: Any  # the encoded input when inline, else None
-    input_ref: str | None  # the blob's path relative to the log, when not inline
-    input_digest: str | None
-    target: str | None
-    run_id: str | None
-    replay: str  # built from the reviewed log path, so it works where the log is now
-    logged_replay: str | None  # the command the writer recorded
-    diff: tuple[Mapping[str, Any], ...]  # sample of this call's diff
-    diff_count: int
-    primary: Mapping[str, Any] | None
-    shadow: Mapping[str, Any] | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "log": self.log_path,
-            "line": self.line_no,
-            "size": self.size,
-            "input": self.input,
-            "input_ref": self.input_ref,
-            "input_digest": self.input_digest,
-            "target": self.target,
-            "run_id": self.run_id,
-            "replay": self.replay,
-            "logged_replay": self.logged_replay,
-            "diff": list(self.diff),
-            "diff_count": self.diff_count,
-            "primary": self.primary,
-            "shadow": self.shadow,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """One distinct problem: all divergence events sharing a signature."""
-
-    signature: str
-    count: int
-    first_seen: str | None
-    last_seen: str | None
-    severity: str  # the highest seen
-    severities: tuple[tuple[str, int], ...]
-    ops: tuple[tuple[str, int], ...]
-    kinds: tuple[tuple[str, int], ...]
-    sources: tuple[tuple[str, int], ...]
-    reproducer: Reproducer | None
-
-    @property
-    def op(self) -> str:
-        """The op most of the group's events came from (a signature includes the op)."""
-        return max(self.ops, key=lambda kv: kv[1])[0] if self.ops else "?"
-
-    @property
-    def kind(self) -> str:
-        return max(self.kinds, key=lambda kv: kv[1])[0] if self.kinds else "?"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "signature": self.signature,
-            "count": self.count,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "severity": self.severity,
-            "severities": dict(self.severities),
-            "ops": dict(self.ops),
-            "kinds": dict(self.kinds),
-            "sources": dict(self.sources),
-            "smallest": self.reproducer.to_dict() if self.reproducer else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class OpStats:
-    """Per-op totals: divergence events seen, and sampling counters from run summaries.
-
-    ``sampled``/``rate`` are None when no ``run_summary`` covered the op (a crashed run, or
-    a log cut before its end): the rate is then unknown, not zero.
-    """
-
-    op: str
-    divergences: int
-    critical: int
-    runs: int
-    calls: int | None
-    sampled: int | None
-    matched: int | None
-    tolerated: int | None
-    skipped: int | None
-    diverged: int | None
-    diverged_by_kind: tuple[tuple[str, int], ...]
-
-    @property
-    def rate(self) -> float | None:
-        if self.sampled is None or self.diverged is None or self.sampled == 0:
-            return None
-        return self.diverged / self.sampled
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "op": self.op,
-            "divergence_events": self.divergences,
-            "critical_events": self.critical,
-            "runs": self.runs,
-            "calls": self.calls,
-            "sampled": self.sampled,
-            "matched": self.matched,
-            "tolerated": self.tolerated,
-            "skipped": self.skipped,
-            "diverged": self.diverged,
-            "diverged_by_kind": dict(self.diverged_by_kind),
-            "divergence_rate": self.rate,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    """Everything a report shows; built once by ``ReviewBuilder.build``."""
-
-    generated_at: str
-    read: ReadSummary
-    groups: tuple[Group, ...]  # most severe first, then most frequent
-    ops: tuple[OpStats, ...]
-    timeline: Timeline
-    divergences: int
-    by_severity: tuple[tuple[str, int], ...]
-    duplicate_summaries: int = 0
-
-    @property
-    def critical(self) -> int:
-        return dict(self.by_severity).get("critical", 0)
-
-    @property
-    def critical_groups(self) -> int:
-        return sum(1 for g in self.groups if g.severity == "critical")
-
-    @property
-    def worst_severity(self) -> str | None:
-        return self.groups[0].severity if self.groups else None
+        return len(orjson.dumps(value, option=_CANONICAL))
+    except (orjson.JSONEncodeError, TypeError):
+        try:  # deeper than orjson renders, or an integer beyond 64 bits
+            return len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+        except (ValueError, TypeError, RecursionError):
+            return NO_INPUT
 
 
 class _GroupAcc:
-    """Mutable per-signature state, O(1) in the number of events.
+    """Mutable per-signature state, O(1) in the number of events."""
 
-    One counter keyed by ``(severity, op, kind, source)`` instead of four counters: one dict
-    update per event on the hot path; the per-field tallies are derived once in ``build``.
-    """
-
-    __slots__ = ("best", "best_size", "combos", "count", "first_ts", "last_ts", "signature")
+    __slots__ = ("best", "best_size", "combos", "count", "first_us", "last_us", "signature")
 
     def __init__(self, signature: str) -> None:
         self.signature = signature
         self.count = 0
-        self.first_ts: str | None = None
-        self.last_ts: str | None = None
+        self.first_us: int | None = None
+        self.last_us: int | None = None
         self.combos: dict[tuple[str, str, str, str], int] = {}
         self.best: Reproducer | None = None
-        self.best_size = _NO_INPUT + 1
+        self.best_size = NO_INPUT + 1
 
     def tally(self, index: int) -> Counter[str]:
         out: Counter[str] = Counter()
@@ -239,8 +105,8 @@ class _GroupAcc:
         return Group(
             signature=self.signature,
             count=self.count,
-            first_seen=self.first_ts,
-            last_seen=self.last_ts,
+            first_seen=None if self.first_us is None else format_us(self.first_us),
+            last_seen=None if self.last_us is None else format_us(self.last_us),
             severity=severity,
             severities=tuple(severities.most_common()),
             ops=tuple(self.tally(1).most_common()),
@@ -264,7 +130,7 @@ def _as_int(value: Any) -> int:
 
 
 class ReviewBuilder:
-    """Feed it events (``add``) in any order and from any number of files; ``build`` at end."""
+    """Feed it events (``add``) in read order, from any number of files; ``build`` at end."""
 
     def __init__(self, *, max_buckets: int = 240, sample_diff: int = SAMPLE_DIFF_ENTRIES) -> None:
         self._groups: dict[str, _GroupAcc] = {}
@@ -276,9 +142,10 @@ class ReviewBuilder:
         self.divergences = 0
 
     def add(self, event: LogEvent) -> None:
-        if event.data["event"] == "divergence":
+        kind = event.data["event"]
+        if kind == "divergence":
             self._add_divergence(event)
-        else:
+        elif kind == "run_summary":
             self._add_summary(event.data)
 
     def _op(self, op: str) -> _OpAcc:
@@ -302,27 +169,33 @@ class ReviewBuilder:
             severity = UNKNOWN_SEVERITY
         source = d.get("source")
         combo = (severity, op, d["kind"], source if type(source) is str else "runtime")
-        combos = g.combos
-        combos[combo] = combos.get(combo, 0) + 1
+        g.combos[combo] = g.combos.get(combo, 0) + 1
 
         ts = d.get("ts")
-        if type(ts) is str:
-            # The schema's fixed-width ISO 8601 "Z" timestamps order correctly as strings.
-            first = g.first_ts
-            if first is None:
-                g.first_ts = g.last_ts = ts
-            elif ts < first:
-                g.first_ts = ts
-            elif ts > g.last_ts:  # type: ignore[operator]
-                g.last_ts = ts
-            self._timeline.add(ts, op)
-        else:
+        us = parse_ts_us(ts) if isinstance(ts, str) else None
+        if us is None:
             self._timeline.unparsed += 1
+        else:
+            if g.first_us is None or us < g.first_us:
+                g.first_us = us
+            if g.last_us is None or us > g.last_us:
+                g.last_us = us
+            if in_timeline(us):
+                self._timeline.add_epoch(us // 1_000_000, op)
+            else:
+                self._timeline.unparsed += 1
 
         size = self._input_size(event)
         if size < g.best_size:
             g.best_size = size
-            g.best = self._reproducer(event, size)
+            g.best = build_reproducer(
+                d,
+                call_id=d["call_id"],
+                log_path=event.path,
+                line_no=event.line_no,
+                size=size,
+                sample_diff=self._sample_diff,
+            )
 
     @staticmethod
     def _input_size(event: LogEvent) -> int:
@@ -334,32 +207,9 @@ class ReviewBuilder:
         if isinstance(ref, str):
             # A blob is written only when the input's JSON exceeds the inline limit, and it
             # holds that canonical JSON, so its file size is the same measure.
-            return _blob_size(str(event.path.parent / ref))
-        return _NO_INPUT
-
-    def _reproducer(self, event: LogEvent, size: int) -> Reproducer:
-        d = event.data
-        diff = d.get("diff")
-        diff_list = diff if isinstance(diff, list) else []
-        ref = d.get("input_ref")
-        logged = d.get("replay")
-        return Reproducer(
-            call_id=d["call_id"],
-            log_path=str(event.path),
-            line_no=event.line_no,
-            size=size,
-            input=d.get("input"),
-            input_ref=ref if isinstance(ref, str) else None,
-            input_digest=_str_or_none(d.get("input_digest")),
-            target=_str_or_none(d.get("target")),
-            run_id=_str_or_none(d.get("run_id")),
-            replay=replay_command(event.path, d["call_id"], d.get("target")),
-            logged_replay=logged if isinstance(logged, str) else None,
-            diff=tuple(e for e in diff_list[: self._sample_diff] if isinstance(e, dict)),
-            diff_count=_as_int(d.get("diff_count")) or len(diff_list),
-            primary=_dict_or_none(d.get("primary")),
-            shadow=_dict_or_none(d.get("shadow")),
-        )
+            size, _problem = blob_size(str(event.path.parent), ref)
+            return NO_INPUT if size is None else size
+        return NO_INPUT
 
     def _add_summary(self, d: Mapping[str, Any]) -> None:
         run_id = d.get("run_id")
@@ -383,8 +233,8 @@ class ReviewBuilder:
             if isinstance(diverged, dict):
                 for kind, n in diverged.items():
                     acc.diverged_by_kind[str(kind)] += _as_int(n)
-            elif isinstance(diverged, int):
-                acc.diverged_by_kind["total"] += _as_int(diverged)
+            elif isinstance(diverged, int) and not isinstance(diverged, bool):
+                acc.diverged_by_kind["total"] += diverged
 
     def build(self, read: ReadSummary) -> Review:
         """Summarize what was added; call once (it folds group tallies into per-op totals)."""
@@ -396,10 +246,6 @@ class ReviewBuilder:
                 op_acc.divergences += n
                 if severity == "critical":
                     op_acc.critical += n
-        groups = sorted(
-            (g.build() for g in self._groups.values()),
-            key=lambda g: (-severity_rank(g.severity), -g.count, g.first_seen or "", g.signature),
-        )
         ops = []
         for name, acc in sorted(self._ops.items()):
             known = acc.runs > 0
@@ -425,7 +271,7 @@ class ReviewBuilder:
         return Review(
             generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             read=read,
-            groups=tuple(groups),
+            groups=sort_groups([g.build() for g in self._groups.values()]),
             ops=tuple(ops),
             timeline=self._timeline.build(),
             divergences=self.divergences,
@@ -433,21 +279,23 @@ class ReviewBuilder:
                 sorted(severity_totals.items(), key=lambda kv: -severity_rank(kv[0]))
             ),
             duplicate_summaries=self._duplicate_summaries,
+            engine="python",
         )
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict_or_none(value: Any) -> Mapping[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def review_logs(paths: Iterable[str | os.PathLike[str]], *, max_buckets: int = 240) -> Review:
-    """Stream every log once and return the grouped review (raises OSError if unreadable)."""
+def review_logs_python(
+    paths: Iterable[str | os.PathLike[str]], *, max_buckets: int = 240
+) -> Review:
+    """The reference review: stream every log once in Python (raises OSError if unreadable)."""
     stats = ReadStats()
     builder = ReviewBuilder(max_buckets=max_buckets)
     for event in iter_events(paths, stats):
         builder.add(event)
     return builder.build(stats.snapshot())
+
+
+def review_logs(paths: Iterable[str | os.PathLike[str]], *, max_buckets: int = 240) -> Review:
+    """Review logs with the DuckDB engine (raises ``ReviewInputError`` on unreadable input)."""
+    from shadow.review.duck import review_with_duckdb
+
+    return review_with_duckdb(list(paths), max_buckets=max_buckets)

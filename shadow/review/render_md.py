@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shadow.review import format as fmt
-from shadow.review.groups import Group, Review
+from shadow.review.model import Group, Review
 
 
 def _cell(text: str) -> str:
@@ -34,6 +34,11 @@ def _group_details(rank: int, g: Group) -> list[str]:
         f"- kinds: {fmt.counts(g.kinds)}; ops: {fmt.counts(g.ops)}; "
         f"sources: {fmt.counts(g.sources)}",
     ]
+    if g.sides:
+        out.append(
+            "- implementations: "
+            + "; ".join(f"{s.primary} vs {s.shadow} ({s.count:,})" for s in g.sides)
+        )
     r = g.reproducer
     if r is None:
         out += ["", "No reproducer (no event carried an input).", ""]
@@ -49,12 +54,28 @@ def _group_details(rank: int, g: Group) -> list[str]:
                 f"- {side}: {info.get('name', '?')} {info.get('version', '')} — "
                 f"{_code(str(info.get('summary', '')))}"
             )
+    if r.note:
+        out.append(f"- note: {r.note}")
+    if g.messages:
+        out += [
+            "",
+            f"Messages ({len(g.messages)} of {g.distinct_messages} distinct, digits masked):",
+            "",
+            "| events | primary | shadow |",
+            "| ---: | --- | --- |",
+        ]
+        out += [
+            f"| {m.count:,} | {_cell(_code(m.primary or '—'))} | {_cell(_code(m.shadow or '—'))} |"
+            for m in g.messages
+        ]
     if r.diff:
+        primary_name = g.sides[0].primary if g.sides else "primary"
+        shadow_name = g.sides[0].shadow if g.sides else "shadow"
         out += [
             "",
             f"Sample diff ({len(r.diff)} of {r.diff_count} paths):",
             "",
-            "| path | primary | shadow |",
+            f"| path | primary ({_cell(primary_name)}) | shadow ({_cell(shadow_name)}) |",
             "| --- | --- | --- |",
         ]
         out += [
@@ -68,6 +89,44 @@ def _group_details(rank: int, g: Group) -> list[str]:
     elif r.input_ref:
         out += [f"Input: blob `{r.input_ref}` next to the log.", ""]
     return out
+
+
+def _compared(review: Review) -> list[str]:
+    """What was compared: implementations, targets, runs and modes (from run summaries)."""
+    runs = review.runs
+    if not runs:
+        return ["No run summary in the logs: implementations and sampling are unknown.", ""]
+    pairs = sorted({(r.primary, r.shadow) for r in runs})
+    targets = sorted({r.target for r in runs if r.target})
+    modes = sorted({r.mode for r in runs if r.mode})
+    sampled = sum(o.sampled or 0 for o in review.ops)
+    calls = sum(o.calls or 0 for o in review.ops)
+    out = [
+        "## What was compared",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| implementations | {'; '.join(f'{p} vs {s}' for p, s in pairs)} |",
+        f"| targets | {', '.join(f'`{t}`' for t in targets) or '?'} |",
+        f"| runs | {len(runs):,} ({', '.join(modes) or 'mode unknown'}) |",
+        f"| sampled calls | {sampled:,} of {calls:,}"
+        + (f" ({sampled / calls:.1%})" if calls else "")
+        + " |",
+        "",
+    ]
+    shown = runs[:20]
+    out += [
+        "| run | mode | source | primary | shadow | time |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    out += [
+        f"| `{_cell(r.run_id or '?')}` | {r.mode or '?'} | {r.source or '?'} "
+        f"| {_cell(r.primary)} | {_cell(r.shadow)} | {r.ts or '?'} |"
+        for r in shown
+    ]
+    if len(runs) > len(shown):
+        out.append(f"\n… {len(runs) - len(shown):,} more runs in review.json")
+    return [*out, ""]
 
 
 def render_markdown(review: Review, *, top: int | None = None, image: str | None = None) -> str:
@@ -89,6 +148,7 @@ def render_markdown(review: Review, *, top: int | None = None, image: str | None
         f"| skipped lines | {read.skipped_total:,} ({fmt.counts(read.skipped)}) |",
         "",
     ]
+    lines += _compared(review)
     if image:
         lines += [f"![divergences by op and over time]({image})", ""]
     shown = f"top {len(groups)} of {len(review.groups)}" if top is not None else "all"
@@ -125,9 +185,46 @@ def render_markdown(review: Review, *, top: int | None = None, image: str | None
             f"| {fmt.num(o.calls)} | {fmt.num(o.sampled)} | {fmt.num(o.tolerated)} "
             f"| {fmt.num(o.diverged)} | {fmt.rate(o)} |"
         )
+    timed = [o for o in review.ops if o.durations and o.durations.timed]
+    if timed:
+        lines += [
+            "",
+            "### Durations of the diverging calls",
+            "",
+            "Primary vs shadow, over the divergence events of each op (log-scale histograms: "
+            "values within about 1%). Ratio = shadow / primary, per call.",
+            "",
+            "| op | timed events | primary median | primary p95 | shadow median | shadow p95 "
+            "| ratio median | ratio p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for o in timed:
+            d = o.durations
+            assert d is not None
+            lines.append(
+                f"| {_cell(o.op)} | {d.timed:,} | {fmt.seconds(d.primary_median)} "
+                f"| {fmt.seconds(d.primary_p95)} | {fmt.seconds(d.shadow_median)} "
+                f"| {fmt.seconds(d.shadow_p95)} | {fmt.ratio(d.ratio_median)} "
+                f"| {fmt.ratio(d.ratio_p95)} |"
+            )
     lines += ["", "## Details", ""]
     for i, g in enumerate(groups, 1):
         lines += _group_details(i, g)
+    if read.field_problems or read.file_problems:
+        lines += ["## Bad fields and files", ""]
+        lines += [
+            "Events with a bad field still count; the field is left out where it cannot be "
+            "used (an unparsable time is not on the timeline, a bad blob path has no input).",
+            "",
+        ]
+        if read.field_problems:
+            lines += ["| field | problem | events |", "| --- | --- | ---: |"]
+            lines += [f"| `{_cell(f)}` | {_cell(p)} | {n:,} |" for f, p, n in read.field_problems]
+            lines.append("")
+        for file, problem in read.file_problems:
+            lines.append(f"- `{file}`: {problem}")
+        if read.file_problems:
+            lines.append("")
     lines += ["## Skipped lines", ""]
     if read.skipped:
         lines += ["| reason | lines |", "| --- | ---: |"]

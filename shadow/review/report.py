@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shadow.review.groups import Review
+from shadow.review.model import Review
 from shadow.review.plot import render_png
 from shadow.review.render_html import write_html
 from shadow.review.render_json import write_json

@@ -11,8 +11,14 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: Timestamps the timeline can place: 1970 to 2199.  Others (year 1, year 9999: a broken
+#: clock or a hostile line) still count everywhere else and are reported as a bad field.
+TIMELINE_MIN_US: Final = 0
+TIMELINE_END_US: Final = 7_258_118_400 * 1_000_000  # 2200-01-01T00:00:00Z
 
 #: Every width divides the next one, so coarsening merges buckets without loss.
 _LADDER: Final[tuple[int, ...]] = (
@@ -36,6 +42,38 @@ def parse_ts(ts: str) -> int | None:
     if dt.tzinfo is not None:
         return int(dt.timestamp())
     return calendar.timegm(dt.timetuple())
+
+
+def parse_ts_us(ts: str) -> int | None:
+    """Microseconds since the epoch of an ISO 8601 timestamp (naive means UTC), or None."""
+    try:
+        dt = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        delta = dt - _EPOCH
+    except OverflowError:
+        return None
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def format_us(us: int) -> str:
+    """ISO 8601 UTC with microseconds and a ``Z``: the event schema's own format."""
+    try:
+        dt = _EPOCH + timedelta(microseconds=us)
+    except OverflowError:
+        return f"{us} us since 1970"
+    # Built by hand: strftime("%Y") drops the leading zeros of years before 1000.
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+        f"{dt.second:02d}.{dt.microsecond:06d}Z"
+    )
+
+
+def in_timeline(us: int) -> bool:
+    return TIMELINE_MIN_US <= us < TIMELINE_END_US
 
 
 def format_epoch(epoch: int) -> str:
@@ -119,6 +157,17 @@ class TimelineBuilder:
                 self._coarsen()
                 bucket = self._buckets[epoch - epoch % self.width]
         bucket[op] += 1
+
+    def add_epoch(self, epoch: int, op: str, n: int = 1) -> None:
+        """Count ``n`` events of ``op`` in the second ``epoch`` (already parsed)."""
+        key = epoch - epoch % self.width
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Counter()
+            if len(self._buckets) > self.max_buckets:
+                self._coarsen()
+                bucket = self._buckets[epoch - epoch % self.width]
+        bucket[op] += n
 
     def _fast_epoch(self, prefix: str) -> int | None:
         day = prefix[:10]

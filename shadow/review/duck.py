@@ -1,0 +1,702 @@
+"""The DuckDB engine: one embedded connection over any number of logs.
+
+How a review runs:
+
+1. :mod:`shadow.review.prescan` checks each log at byte level (and decompresses gzip),
+   writing a rewritten copy only for files DuckDB could not read verbatim.
+2. One SQL pass (:func:`shadow.review.sql.aggregate_sql`) reads every line, classifies it,
+   and fills a small table of grouping-set rows: per group, per op, per time second, per
+   duration bucket, skipped lines by reason, and the few lines Python must see (lines
+   DuckDB could not parse, run summaries).  Memory is bounded by a DuckDB
+   ``memory_limit``; nothing per event is kept.
+3. Python parses the unparsable lines (torn-line resync, exact skip reason); lines it
+   rescues are aggregated by the same SQL and merged in.
+4. Small queries over that table, plus the few lines fetched back by line number (the
+   smallest reproducing input of each group, message examples), build the
+   :class:`~shadow.review.model.Review`.
+
+``shadow query`` and ``shadow export`` use the same reading and classification through
+:meth:`LogSet.events_view`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from math import ceil, exp
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+
+from shadow.review import sql
+from shadow.review.blobs import blob_size
+from shadow.review.inputs import ReviewInputError, resolve_logs
+from shadow.review.model import (
+    NO_INPUT,
+    DurationSummary,
+    Group,
+    Message,
+    OpStats,
+    ReadSummary,
+    Review,
+    RunInfo,
+    Sides,
+    severity_rank,
+    sort_groups,
+)
+from shadow.review.prescan import PreparedLog, Prescanner, fetch_lines, remove_scratch, scratch_dir
+from shadow.review.reproducer import build_reproducer
+from shadow.review.resync import loads, parse_line
+from shadow.review.timeline import Timeline, format_us
+
+#: Default memory budget of DuckDB (override: ``SHADOW_REVIEW_MEMORY``, e.g. ``1GB``).
+DEFAULT_MEMORY_LIMIT: Final = "256MB"
+MESSAGES_PER_GROUP: Final = 5
+_LADDER: Final[tuple[int, ...]] = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200)
+
+
+def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a memory limit, spilling to ``scratch`` when it must."""
+    config: dict[str, Any] = {
+        "memory_limit": os.environ.get("SHADOW_REVIEW_MEMORY", DEFAULT_MEMORY_LIMIT),
+        "temp_directory": os.environ.get("SHADOW_REVIEW_SPILL", tempfile.gettempdir()),
+        "preserve_insertion_order": True,
+    }
+    threads = os.environ.get("SHADOW_REVIEW_THREADS")
+    if threads:
+        config["threads"] = int(threads)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(sql.MACROS)
+    return con
+
+
+@dataclass(slots=True)
+class LogSet:
+    """Prepared logs and the connection that reads them; close it (or use :func:`open_logs`)."""
+
+    logs: list[PreparedLog]
+    con: duckdb.DuckDBPyConnection
+    scratch: Path
+    marker: str
+
+    @property
+    def lines(self) -> int:
+        return sum(log.lines for log in self.logs)
+
+    def source_sql(self) -> str | None:
+        """The relation of every line of every readable log, or None if there is none."""
+        readable = [log for log in self.logs if log.read_path is not None]
+        if not readable:
+            return None
+        offsets, total = [], 0
+        for log in readable:
+            offsets.append(total)
+            total += log.lines
+        return sql.read_lines_sql(
+            [str(log.read_path) for log in readable], [log.index for log in readable], offsets
+        )
+
+    def is_complete(self, f: int, line_no: int) -> bool:
+        log = self.logs[f]
+        return log.complete or line_no != log.lines
+
+    def python_lane(self, rows: Iterable[tuple[int, int, str]]) -> tuple[Counter[str], list[Any]]:
+        """Parse lines DuckDB could not: skip reasons, and rescued ``(f, line, text)``."""
+        reasons: Counter[str] = Counter()
+        rescued: list[tuple[int, int, str]] = []
+        for f, line_no, text in rows:
+            parsed = parse_line(text.encode("utf-8"), self.is_complete(f, line_no))
+            reasons.update(parsed.skipped)
+            if parsed.text is not None:
+                rescued.append((f, line_no, parsed.text.decode("utf-8")))
+        return reasons, rescued
+
+    def store_rescued(self, rescued: Sequence[tuple[int, int, str]]) -> str:
+        """Put rescued lines in a table; return the SQL relation of their lines."""
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE shadow_rescued (f INTEGER, line_no BIGINT, line VARCHAR)"
+        )
+        if rescued:
+            self.con.execute(
+                "INSERT INTO shadow_rescued SELECT unnest($1), unnest($2), unnest($3)",
+                [[r[0] for r in rescued], [r[1] for r in rescued], [r[2] for r in rescued]],
+            )
+        return "SELECT f, line_no, line FROM shadow_rescued"
+
+    def events_view(self, name: str = "events") -> Counter[str]:
+        """Create the documented view of every event (``shadow query``/``export``).
+
+        Scans once to find the lines DuckDB cannot parse (torn lines may hide an event), so
+        the view holds exactly the events a review counts.  Returns skipped lines by reason.
+        """
+        fields = [f.column for f in sql.EVENT_FIELDS]
+        files = (
+            "SELECT * FROM (VALUES "
+            + ", ".join(f"({log.index}, {sql.quote(str(log.path))})" for log in self.logs)
+            + ") AS t(f, file)"
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE shadow_files AS {files}")
+        source = self.source_sql()
+        parts: list[str] = []
+        skipped: Counter[str] = Counter()
+        for log in self.logs:
+            skipped.update(dict(log.markers))
+            skipped.update(dict(log.skipped))
+        if source is not None:
+            marker_sql = "chr(0) || " + sql.quote(self.marker[1:])
+            bad = self.con.execute(
+                f"SELECT f, line_no, line FROM ({source}) "
+                f"WHERE line IS NOT NULL AND NOT starts_with(line, {marker_sql}) "
+                "AND NOT json_valid(line) AND trim(line, chr(32) || chr(9) || chr(11) || chr(12)) <> ''"
+            ).fetchall()
+            reasons, rescued = self.python_lane(bad)
+            skipped.update(reasons)
+            parts.append(sql.classified_sql(source, self.marker, fields=fields, trusted=False))
+            if rescued:
+                parts.append(
+                    sql.classified_sql(
+                        self.store_rescued(rescued),
+                        self.marker,
+                        fields=fields,
+                        trusted=True,
+                    )
+                )
+        columns = ", ".join(f"v_{f} AS {f}" for f in fields)
+        if parts:
+            union = " UNION ALL ".join(
+                f"SELECT file, line_no AS line, {columns}, CAST(v_ts AS DATE) AS day, "
+                "line::JSON AS raw "
+                f"FROM ({p}) JOIN shadow_files USING (f) WHERE status = 'event'"
+                for p in parts
+            )
+        else:
+            types = {"str": "VARCHAR", "num": "DOUBLE", "ts": "TIMESTAMP"}
+            cols = ", ".join(
+                f"NULL::{types.get(f.kind, 'BIGINT')} AS {f.column}" for f in sql.EVENT_FIELDS
+            )
+            union = (
+                f"SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, {cols}, "
+                "NULL::DATE AS day, NULL::JSON AS raw WHERE false"
+            )
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {union}")
+        return skipped
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            remove_scratch(self.scratch)
+
+
+def prepare(paths: Sequence[str | os.PathLike[str]], *, command: str = "review") -> LogSet:
+    """Resolve and pre-scan logs, and open a connection; raises ``ReviewInputError``."""
+    files = resolve_logs(paths, command=command)
+    sizes = []
+    for path in files:
+        try:
+            sizes.append(path.stat().st_size * (8 if path.suffix == ".gz" else 1))
+        except OSError:
+            sizes.append(0)
+    scratch = scratch_dir(sizes)
+    nonce = secrets.token_hex(8)
+    try:
+        scanner = Prescanner(scratch, nonce)
+        logs = []
+        for i, path in enumerate(files):
+            try:
+                logs.append(scanner.prepare(path, i))
+            except OSError as exc:
+                raise ReviewInputError(
+                    f"cannot read {path}: {exc.strerror or 'read error'}"
+                ) from None
+        con = connect(scratch)
+    except BaseException:
+        remove_scratch(scratch)
+        raise
+    return LogSet(logs, con, scratch, "\x00" + scanner.marker[1:].decode("ascii"))
+
+
+@contextmanager
+def open_logs(
+    paths: Sequence[str | os.PathLike[str]], *, command: str = "review"
+) -> Iterator[LogSet]:
+    logset = prepare(paths, command=command)
+    try:
+        yield logset
+    finally:
+        logset.close()
+
+
+# ---------------------------------------------------------------------------- review
+
+
+def review_with_duckdb(
+    paths: Sequence[str | os.PathLike[str]], *, max_buckets: int = 240
+) -> Review:
+    with open_logs(paths) as logset:
+        return _Reviewer(logset, max_buckets).run()
+
+
+class _Reviewer:
+    def __init__(self, logset: LogSet, max_buckets: int) -> None:
+        self.ls = logset
+        self.con = logset.con
+        self.max_buckets = max_buckets
+        self.masks = sql.set_masks()
+        self.skipped: Counter[str] = Counter()
+        self.rescued: dict[tuple[int, int], str] = {}
+        self.field_problems: Counter[tuple[str, str]] = Counter()
+
+    def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(query, params).fetchall()
+
+    def rows(self, name: str, columns: str, where: str = "") -> list[tuple[Any, ...]]:
+        extra = f" AND ({where})" if where else ""
+        return self.q(f"SELECT {columns} FROM shadow_agg WHERE g = {self.masks[name]}{extra}")
+
+    def run(self) -> Review:
+        source = self.ls.source_sql()
+        for log in self.ls.logs:
+            self.skipped.update(dict(log.skipped))
+        if source is None:
+            self.con.execute(
+                sql.aggregate_sql(
+                    "shadow_agg",
+                    sql.classified_sql(
+                        "SELECT NULL::INTEGER AS f, NULL::BIGINT AS line_no, "
+                        "NULL::VARCHAR AS line WHERE false",
+                        self.ls.marker,
+                        fields=sql.REVIEW_FIELDS,
+                        trusted=True,
+                    ),
+                )
+            )
+        else:
+            self._aggregate(source)
+        return self._build()
+
+    def _aggregate(self, source: str) -> None:
+        marker = self.ls.marker
+        classified = sql.classified_sql(source, marker, fields=sql.REVIEW_FIELDS, trusted=False)
+        self.con.execute(sql.aggregate_sql("shadow_main", classified))
+        total = self.q(
+            f"SELECT coalesce(sum(n), 0) FROM shadow_main WHERE g = {self.masks['status']}"
+        )[0][0]
+        if total != self.ls.lines:  # pragma: no cover - a guard, not a code path
+            raise ReviewInputError(
+                f"DuckDB read {total:,} lines where the pre-scan counted {self.ls.lines:,}; "
+                "refusing to report on a partial read"
+            )
+        lane = self.q(
+            f"SELECT l_f, l_ln, l_line FROM shadow_main WHERE g = {self.masks['lines']} "
+            "AND l_kind = 'python' ORDER BY l_f, l_ln"
+        )
+        reasons, rescued = self.ls.python_lane(lane)
+        self.skipped.update(reasons)
+        if rescued:
+            self.rescued = {(f, ln): text for f, ln, text in rescued}
+            side = sql.classified_sql(
+                self.ls.store_rescued(rescued),
+                marker,
+                fields=sql.REVIEW_FIELDS,
+                trusted=True,
+            )
+            self.con.execute(sql.aggregate_sql("shadow_side", side))
+            self.con.execute(sql.merge_sql("shadow_agg", ["shadow_main", "shadow_side"]))
+        else:
+            self.con.execute("ALTER TABLE shadow_main RENAME TO shadow_agg")
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> Review:
+        events: Counter[str] = Counter()
+        fields = ("ts", "severity", "primary.duration_s", "shadow.duration_s")
+        for st, *problems, n in self.rows(
+            "status", "st, p_ts, p_sev, p_pd, p_sd, n", "st IS NOT NULL"
+        ):
+            if st.startswith("event:"):
+                events[st[len("event:") :]] += n
+            elif st != "python":
+                self.skipped[st] += n
+            for field, problem in zip(fields, problems, strict=True):
+                if problem is not None:
+                    self.field_problems[(field, problem)] += n
+        groups, op_events = self._groups()
+        runs, duplicates = self._runs()
+        ops = self._ops(op_events)
+        timeline = self._timeline()
+        by_severity: Counter[str] = Counter()
+        for g in groups:
+            for sev, n in g.severities:
+                by_severity[sev] += n
+        read = ReadSummary(
+            files=tuple(str(log.path) for log in self.ls.logs),
+            lines=self.ls.lines,
+            events=tuple(sorted(events.items())),
+            skipped=tuple(sorted((k, v) for k, v in self.skipped.items() if v)),
+            field_problems=tuple(
+                (field, problem, n) for (field, problem), n in sorted(self.field_problems.items())
+            ),
+            file_problems=tuple(
+                (str(log.path), log.problem) for log in self.ls.logs if log.problem
+            ),
+        )
+        return Review(
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            read=read,
+            groups=sort_groups(groups),
+            ops=ops,
+            timeline=timeline,
+            divergences=sum(g.count for g in groups),
+            by_severity=tuple(sorted(by_severity.items(), key=lambda kv: -severity_rank(kv[0]))),
+            duplicate_summaries=duplicates,
+            runs=runs,
+            engine="duckdb",
+        )
+
+    def _groups(self) -> tuple[list[Group], dict[str, Counter[str]]]:
+        combos = self.rows(
+            "combo",
+            "a_sig, a_sev, a_op, a_kind, a_src, a_pn, a_pv, a_sn, a_sv, n, ts_min, ts_max, best",
+            "a_sig IS NOT NULL",
+        )
+        by_sig: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in combos:
+            by_sig[row[0]].append(row)
+        # Candidates for the smallest input: inline sizes from SQL, blob sizes from disk.
+        best: dict[str, tuple[int, int, int]] = {}
+        for sig, rows in by_sig.items():
+            for row in rows:
+                if row[12] is not None:
+                    cand = sql.unpack_best(int(row[12]))
+                    if sig not in best or cand < best[sig]:
+                        best[sig] = cand
+        for sig, f, ref, n, first in self.rows(
+            "blob", "r_sig, r_f, r_ref, n, first", "r_sig IS NOT NULL"
+        ):
+            size, problem = blob_size(str(self.ls.logs[f].path.parent), ref)
+            if problem is not None:
+                self.field_problems[("input_ref", problem)] += n
+            cand = (NO_INPUT if size is None else size, *sql.unpack_first(int(first)))
+            if sig not in best or cand < best[sig]:
+                best[sig] = cand
+        messages = self._messages()
+        wanted = {(f, ln) for _, f, ln in best.values()}
+        wanted |= {(f, ln) for ms in messages.values() for _, _, f, ln in ms}
+        texts = self._fetch(wanted)
+
+        groups: list[Group] = []
+        op_events: dict[str, Counter[str]] = defaultdict(Counter)
+        for sig, rows in by_sig.items():
+            sev: Counter[str] = Counter()
+            ops: Counter[str] = Counter()
+            kinds: Counter[str] = Counter()
+            sources: Counter[str] = Counter()
+            sides: Counter[tuple[Any, ...]] = Counter()
+            ts_min = [r[10] for r in rows if r[10] is not None]
+            ts_max = [r[11] for r in rows if r[11] is not None]
+            for _, s, op, kind, src, pn, pv, sn, sv, n, *_ in rows:
+                sev[s] += n
+                ops[op] += n
+                kinds[kind] += n
+                sources[src] += n
+                sides[(pn, pv, sn, sv)] += n
+                op_events[op]["events"] += n
+                if s == "critical":
+                    op_events[op]["critical"] += n
+            severity = max(sev, key=severity_rank)
+            reproducer = None
+            if sig in best:
+                size, f, ln = best[sig]
+                data = self._parse(texts.get((f, ln)))
+                call_id = data.get("call_id") if isinstance(data, dict) else None
+                reproducer = build_reproducer(
+                    data if isinstance(data, dict) else None,
+                    call_id=call_id if isinstance(call_id, str) else "?",
+                    log_path=self.ls.logs[f].path,
+                    line_no=ln,
+                    size=size,
+                )
+            group_messages = []
+            for count, _distinct, f, ln in messages.get(sig, []):
+                data = self._parse(texts.get((f, ln)))
+                group_messages.append(
+                    Message(_summary(data, "primary"), _summary(data, "shadow"), count)
+                )
+            groups.append(
+                Group(
+                    signature=sig,
+                    count=sum(sev.values()),
+                    first_seen=format_us(min(ts_min)) if ts_min else None,
+                    last_seen=format_us(max(ts_max)) if ts_max else None,
+                    severity=severity,
+                    severities=tuple(sev.most_common()),
+                    ops=tuple(ops.most_common()),
+                    kinds=tuple(kinds.most_common()),
+                    sources=tuple(sources.most_common()),
+                    reproducer=reproducer,
+                    messages=tuple(group_messages),
+                    distinct_messages=messages.get(sig, [(0, 0, 0, 0)])[0][1]
+                    if messages.get(sig)
+                    else 0,
+                    sides=tuple(
+                        Sides(pn, pv, sn, sv, n)
+                        for (pn, pv, sn, sv), n in sorted(
+                            sides.items(), key=lambda kv: (-kv[1], str(kv[0]))
+                        )
+                    ),
+                )
+            )
+        return groups, op_events
+
+    def _messages(self) -> dict[str, list[tuple[int, int, int, int]]]:
+        """Up to five most frequent messages per group: (count, distinct, f, line)."""
+        out: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
+        query = f"""
+            SELECT b_sig, n, count(*) OVER (PARTITION BY b_sig) AS distinct_n, first
+            FROM shadow_agg WHERE g = {self.masks["message"]} AND b_sig IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY b_sig ORDER BY n DESC, first) <= {MESSAGES_PER_GROUP}
+            ORDER BY b_sig, n DESC, first
+        """
+        for sig, n, distinct, first in self.q(query):
+            out[sig].append((n, distinct, *sql.unpack_first(int(first))))
+        return out
+
+    def _fetch(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        texts: dict[tuple[int, int], bytes] = {}
+        per_file: dict[int, set[int]] = defaultdict(set)
+        for f, ln in wanted:
+            rescued = self.rescued.get((f, ln))
+            if rescued is not None:
+                texts[(f, ln)] = rescued.encode("utf-8")
+            else:
+                per_file[f].add(ln)
+        for f, lines in per_file.items():
+            for ln, raw in fetch_lines(self.ls.logs[f], lines).items():
+                texts[(f, ln)] = raw
+        return texts
+
+    @staticmethod
+    def _parse(raw: bytes | None) -> Any:
+        if raw is None:
+            return None
+        try:
+            return loads(raw)
+        except ValueError:
+            return None
+
+    def _runs(self) -> tuple[tuple[RunInfo, ...], int]:
+        base = f"""
+            WITH rs AS (
+              SELECT l_f AS f, l_ln AS ln, l_line AS line,
+                     json_extract_string(l_line, '$.run_id') AS run_id
+              FROM shadow_agg WHERE g = {self.masks["lines"]} AND l_kind = 'run_summary'
+            ),
+            ranked AS (
+              SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY f, ln) AS k FROM rs
+            ),
+            kept AS (SELECT * FROM ranked WHERE run_id IS NULL OR k = 1)
+        """
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE shadow_runs AS {base} SELECT * FROM kept")
+        duplicates = self.q(
+            f"{base} SELECT count(*) FROM ranked WHERE run_id IS NOT NULL AND k > 1"
+        )[0][0]
+        rows = self.q(
+            """
+            SELECT run_id, shadow_us(json_extract_string(line, '$.ts')),
+                   json_extract_string(line, '$.mode'),
+                   json_extract_string(line, '$.source'),
+                   json_extract_string(line, '$.target'),
+                   json_extract_string(line, '$.primary.name'),
+                   json_extract_string(line, '$.primary.version'),
+                   json_extract_string(line, '$.shadow.name'),
+                   json_extract_string(line, '$.shadow.version'),
+                   f, ln
+            FROM shadow_runs ORDER BY f, ln
+            """
+        )
+        runs = tuple(
+            RunInfo(
+                run_id=r[0],
+                ts=format_us(r[1]) if r[1] is not None else None,
+                mode=r[2],
+                source=r[3],
+                target=r[4],
+                primary_name=r[5],
+                primary_version=r[6],
+                shadow_name=r[7],
+                shadow_version=r[8],
+                log=str(self.ls.logs[r[9]].path),
+                line=r[10],
+            )
+            for r in rows
+        )
+        return runs, int(duplicates)
+
+    def _ops(self, op_events: dict[str, Counter[str]]) -> tuple[OpStats, ...]:
+        counters = {
+            r[0]: r[1:]
+            for r in self.q(
+                """
+                WITH c AS (
+                  SELECT je.key AS op, je.value AS c
+                  FROM shadow_runs, json_each(shadow_runs.line, '$.counters') AS je
+                  WHERE json_type(shadow_runs.line, '$.counters') = 'OBJECT'
+                    AND json_type(je.value) = 'OBJECT'
+                )
+                SELECT op, count(*),
+                       sum(coalesce(shadow_int(json_extract(c, '$.calls')), 0)),
+                       sum(coalesce(shadow_int(json_extract(c, '$.sampled')), 0)),
+                       sum(coalesce(shadow_int(json_extract(c, '$.matched')), 0)),
+                       sum(coalesce(shadow_int(json_extract(c, '$.tolerated')), 0)),
+                       sum(coalesce(shadow_int(json_extract(c, '$.skipped')), 0))
+                FROM c GROUP BY op
+                """
+            )
+        }
+        by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+        for op, kind, n in self.q(
+            """
+            WITH c AS (
+              SELECT je.key AS op, je.value AS c
+              FROM shadow_runs, json_each(shadow_runs.line, '$.counters') AS je
+              WHERE json_type(shadow_runs.line, '$.counters') = 'OBJECT'
+                AND json_type(je.value) = 'OBJECT'
+            )
+            SELECT op, dk.key, sum(coalesce(shadow_int(dk.value), 0))
+            FROM c, json_each(c.c, '$.diverged') AS dk
+            WHERE json_type(c.c, '$.diverged') = 'OBJECT'
+            GROUP BY ALL
+            UNION ALL
+            SELECT op, 'total', sum(shadow_int(json_extract(c, '$.diverged')))
+            FROM c WHERE json_type(c, '$.diverged') IN ('BIGINT', 'UBIGINT')
+            GROUP BY ALL
+            """
+        ):
+            by_kind[op][kind] += int(n or 0)
+        durations = self._durations()
+        out = []
+        for op in sorted(set(op_events) | set(counters)):
+            c = counters.get(op)
+            known = c is not None
+
+            def val(i: int, c: Any = c) -> int | None:
+                return int(c[i]) if c is not None else None
+
+            out.append(
+                OpStats(
+                    op=op,
+                    divergences=op_events[op]["events"] if op in op_events else 0,
+                    critical=op_events[op]["critical"] if op in op_events else 0,
+                    runs=val(0) or 0,
+                    calls=val(1),
+                    sampled=val(2),
+                    matched=val(3),
+                    tolerated=val(4),
+                    skipped=val(5),
+                    diverged=sum(by_kind[op].values()) if known else None,
+                    diverged_by_kind=tuple(sorted(by_kind[op].items())),
+                    durations=durations.get(op),
+                )
+            )
+        return tuple(out)
+
+    def _durations(self) -> dict[str, DurationSummary]:
+        hist: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+        zero = sql.ZERO_DURATION_BUCKET
+        for op, pb, sb, n in self.rows("durations", "d_op, d_pb, d_sb, n", "d_op IS NOT NULL"):
+            if pb is not None:
+                hist[op]["pd"][pb] += n
+            if sb is not None:
+                hist[op]["sd"][sb] += n
+            if pb is not None and sb is not None and pb != zero and sb != zero:
+                hist[op]["rt"][sb - pb] += n
+        k = sql.DURATION_BUCKETS_PER_E
+        out = {}
+        for op, sides in hist.items():
+            pd, sd, rt = (list(sides[key].items()) for key in ("pd", "sd", "rt"))
+            out[op] = DurationSummary(
+                timed=sum(n for _, n in rt),
+                primary_median=_quantile(pd, 0.5),
+                primary_p95=_quantile(pd, 0.95),
+                shadow_median=_quantile(sd, 0.5),
+                shadow_p95=_quantile(sd, 0.95),
+                ratio_median=_quantile(rt, 0.5),
+                ratio_p95=_quantile(rt, 0.95),
+                resolution=exp(1 / k) - 1,
+            )
+        return out
+
+    def _timeline(self) -> Timeline:
+        """Adaptive buckets, as the streaming reference does: the smallest ladder width
+        (1 s, 5 s, ... 1 day, then doubling) with at most ``max_buckets`` non-empty ones."""
+        where = f"g = {self.masks['timeline']} AND c_sec IS NOT NULL"
+        distinct = self.q(f"SELECT count(DISTINCT c_sec) FROM shadow_agg WHERE {where}")[0][0]
+        width = 1
+        if distinct > self.max_buckets:
+            widths = iter(_widths())
+            width = next(widths)
+            while (
+                self.q(f"SELECT count(DISTINCT c_sec // {width}) FROM shadow_agg WHERE {where}")[0][
+                    0
+                ]
+                > self.max_buckets
+            ):
+                width = next(widths)
+        buckets: dict[int, Counter[str]] = defaultdict(Counter)
+        for start, op, n in self.q(
+            f"SELECT c_sec // {width} * {width}, c_op, sum(n) FROM shadow_agg "
+            f"WHERE {where} GROUP BY ALL"
+        ):
+            buckets[int(start)][op] += int(n)
+        unparsed = sum(n for (field, _), n in self.field_problems.items() if field == "ts")
+        return Timeline(
+            bucket_seconds=width,
+            buckets=tuple(
+                (start, tuple(sorted(counts.items()))) for start, counts in sorted(buckets.items())
+            ),
+            unparsed=unparsed,
+        )
+
+
+def _widths() -> Iterator[int]:
+    yield from _LADDER[1:]
+    width = 86400
+    while True:
+        yield width
+        width *= 2
+
+
+def _quantile(hist: list[tuple[int, int]], q: float) -> float | None:
+    """Lower quantile of a log-bucket histogram, at the bucket's centre value."""
+    total = sum(n for _, n in hist)
+    if total == 0:
+        return None
+    rank = max(1, ceil(q * total - 1e-9))
+    seen = 0
+    for bucket, n in sorted(hist):
+        seen += n
+        if seen >= rank:
+            if bucket == sql.ZERO_DURATION_BUCKET:
+                return 0.0
+            return exp(bucket / sql.DURATION_BUCKETS_PER_E)
+    return None  # pragma: no cover
+
+
+def _summary(data: Any, side: str) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    info = data.get(side)
+    if not isinstance(info, dict):
+        return None
+    summary = info.get("summary")
+    return summary if isinstance(summary, str) else None

@@ -1,0 +1,364 @@
+"""Byte-level pre-scan of a log: what DuckDB can read as it is, and a copy where it cannot.
+
+Why: DuckDB reads a log as lines of text, fast and in parallel, but only text it can take
+verbatim: valid UTF-8, lines split on ``\\n`` alone (its reader also splits on ``\\r``), no
+line longer than its limit, no byte equal to the column delimiter, and plain (not gzip)
+files so that a reproducing line can be fetched again by its offset.  A shadow log is
+almost always such a file, and checking that costs a few ``memchr``-speed passes over each
+1 MiB block.  The rare blocks that fail are rewritten line by line into a temporary copy:
+a line DuckDB could not read is parsed here (:func:`shadow.review.resync.parse_line`) and
+written back as the JSON it holds (a torn line's kept suffix, ``\\r`` turned to spaces) or
+as a marker line that names its skip reason.  Line numbers never change, so every count and
+every reported line number is the same as a line-by-line reader's.
+
+Gzip logs are always decompressed into such a copy: a truncated stream keeps what could be
+decompressed, and the file is reported with its problem instead of failing the review.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import shutil
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Final
+
+from shadow.review.resync import OVERSIZED, TORN, parse_line
+
+#: Longest line read; the writer caps its lines far below this (big values go to blobs).
+MAX_LINE_BYTES: Final = 8 * 1024 * 1024
+BLOCK_BYTES: Final = 1024 * 1024
+#: DuckDB's column delimiter: a byte no JSON text holds raw, so lines with it are junk.
+DELIMITER: Final = b"\x01"
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedLog:
+    """One log after the pre-scan: what to read, how many lines, and where blocks start.
+
+    ``checkpoints`` are ``(line number, byte offset in read_path)`` of block starts, so a
+    line can be fetched again (the smallest reproducing input) without a second full scan.
+    ``skipped`` holds the skip reasons counted here rather than in SQL (a torn prefix whose
+    suffix was kept), ``problem`` a file-level problem such as a truncated gzip stream.
+    """
+
+    index: int
+    path: Path
+    read_path: Path | None  # None when the file holds no line at all
+    lines: int
+    complete: bool  # the last line ends with a newline (or the file is empty)
+    rewritten: int
+    skipped: tuple[tuple[str, int], ...]
+    problem: str | None
+    checkpoints: tuple[tuple[int, int], ...]
+    markers: tuple[tuple[str, int], ...] = ()  # lines rewritten as skip markers, by reason
+
+    @property
+    def copied(self) -> bool:
+        return self.read_path is not None and self.read_path != self.path
+
+
+def marker_prefix(nonce: str) -> bytes:
+    """A line the pre-scan writes for a line it skipped: prefix + reason (NUL never in JSON)."""
+    return b"\x00shadow-review-" + nonce.encode("ascii") + b":"
+
+
+@dataclass(slots=True)
+class _Scan:
+    """State of one file's scan; switches to writing a copy at the first dirty block."""
+
+    source: Path
+    copy_path: Path
+    marker: bytes
+    out: IO[bytes] | None = None
+    line_no: int = 0
+    offset: int = 0  # bytes of complete lines so far, in the copy (== source before a copy)
+    carry: bytes = b""
+    draining: bool = False  # discarding the rest of an oversized line
+    rewritten: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    markers: Counter[str] = field(default_factory=Counter)
+    checkpoints: list[tuple[int, int]] = field(default_factory=list)
+
+    def start_copy(self) -> None:
+        """Open the copy and fill it with the clean prefix already scanned in place."""
+        if self.out is not None:
+            return
+        self.out = self.copy_path.open("wb")
+        if self.offset:
+            with self.source.open("rb") as src:
+                _copy_prefix(src, self.out, self.offset)
+
+    def feed(self, data: bytes) -> None:
+        if self.draining:
+            end = data.find(b"\n")
+            if end == -1:
+                return
+            data = data[end + 1 :]
+            self.draining = False
+            if not data:
+                return
+        buf = self.carry + data if self.carry else data
+        first = buf.find(b"\n")
+        if first == -1:
+            self.carry = buf
+            if len(buf) > MAX_LINE_BYTES:
+                self.carry = b""
+                self.draining = True
+                self._skipped_line(OVERSIZED)
+            return
+        cut = buf.rfind(b"\n") + 1
+        self.carry = buf[cut:]
+        self.checkpoints.append((self.line_no + 1, self.offset))
+        if (
+            first <= MAX_LINE_BYTES
+            and buf.find(b"\r", 0, cut) == -1
+            and buf.find(DELIMITER, 0, cut) == -1
+            and not (self.line_no == 0 and buf.startswith(_BOM))
+            and (buf.isascii() or _is_utf8(buf, cut))
+        ):
+            if self.out is not None:
+                self.out.write(memoryview(buf)[:cut])
+            self.line_no += buf.count(b"\n", 0, cut)
+            self.offset += cut
+            return
+        self.start_copy()
+        for raw in buf[:cut].split(b"\n")[:-1]:
+            self._line(raw, complete=True)
+
+    def finish(self) -> None:
+        if self.draining or not self.carry:
+            return
+        raw, self.carry = self.carry, b""
+        self.checkpoints.append((self.line_no + 1, self.offset))
+        if _needs_python(raw, self.line_no == 0):
+            self.start_copy()
+            self._line(raw, complete=False, newline=False)
+            return
+        if self.out is not None:
+            self.out.write(raw)
+        self.line_no += 1
+        self.offset += len(raw)
+
+    def _skipped_line(self, reason: str) -> None:
+        self.markers[reason] += 1
+        self.start_copy()
+        self._write(self.marker + reason.encode("ascii"))
+        self.line_no += 1
+        self.rewritten += 1
+
+    def _write(self, text: bytes, newline: bool = True) -> None:
+        assert self.out is not None
+        self.out.write(text + b"\n" if newline else text)
+        self.offset += len(text) + newline
+
+    def _line(self, raw: bytes, *, complete: bool, newline: bool = True) -> None:
+        if not _needs_python(raw, self.line_no == 0):
+            self._write(raw, newline)
+            self.line_no += 1
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            self._skipped_line(OVERSIZED)
+            return
+        parsed = parse_line(raw, complete)
+        self.line_no += 1
+        self.rewritten += 1
+        if parsed.text is None:
+            self.markers[parsed.skipped[0]] += 1
+            self._write(self.marker + parsed.skipped[0].encode("ascii"), newline)
+            return
+        if TORN in parsed.skipped:
+            self.skipped[TORN] += 1
+        # What parsed is JSON, so a CR in it can only be whitespace: a space means the same.
+        self._write(parsed.text.replace(b"\r", b" "), newline)
+
+
+def _needs_python(raw: bytes, first_line: bool) -> bool:
+    if len(raw) > MAX_LINE_BYTES or b"\r" in raw or DELIMITER in raw:
+        return True
+    if first_line and raw.startswith(_BOM):
+        return True
+    if raw.isascii():
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _is_utf8(buf: bytes, end: int) -> bool:
+    try:
+        buf[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _copy_prefix(src: IO[bytes], dst: IO[bytes], length: int) -> None:
+    remaining = length
+    while remaining:
+        chunk = src.read(min(remaining, 16 * BLOCK_BYTES))
+        if not chunk:
+            break
+        dst.write(chunk)
+        remaining -= len(chunk)
+
+
+def _plain_blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    while True:
+        data = stream.read(BLOCK_BYTES)
+        if not data:
+            return
+        yield data
+
+
+class _Gunzip:
+    """Decompress a gzip file block by block; a damaged or cut stream ends with a problem."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.problem: str | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        inflate = zlib.decompressobj(wbits=31)
+        try:
+            while True:
+                chunk = self.stream.read(BLOCK_BYTES)
+                if not chunk:
+                    if not inflate.eof:
+                        self.problem = "the gzip stream ends early (truncated file?)"
+                    return
+                while chunk:
+                    out = inflate.decompress(chunk, 4 * BLOCK_BYTES)
+                    if out:
+                        yield out
+                    if inflate.eof:
+                        rest = inflate.unused_data
+                        if not rest.strip(b"\x00"):
+                            chunk = b""
+                        else:  # another gzip member (concatenated archives)
+                            inflate = zlib.decompressobj(wbits=31)
+                            chunk = rest
+                    else:
+                        chunk = inflate.unconsumed_tail
+        except zlib.error as exc:
+            self.problem = f"not a valid gzip stream ({exc})"
+
+
+class Prescanner:
+    """Pre-scan logs into a scratch directory (the caller owns and removes it)."""
+
+    def __init__(self, scratch: Path, nonce: str) -> None:
+        self.scratch = scratch
+        self.marker = marker_prefix(nonce)
+
+    def prepare(self, path: Path, index: int) -> PreparedLog:
+        """Scan one log; raises ``OSError`` when it cannot be opened or read."""
+        copy_path = self.scratch / f"log{index}.jsonl"
+        scan = _Scan(path, copy_path, self.marker)
+        problem = None
+        with path.open("rb", buffering=0) as stream:
+            gzipped = stream.read(2) == _GZIP_MAGIC
+            stream.seek(0)
+            blocks: Iterable[bytes]
+            if gzipped:
+                scan.start_copy()
+                gunzip = _Gunzip(stream)
+                blocks = gunzip
+            else:
+                blocks = _plain_blocks(stream)
+            try:
+                for data in blocks:
+                    scan.feed(data)
+                scan.finish()
+            finally:
+                if scan.out is not None:
+                    scan.out.close()
+            if gzipped:
+                problem = gunzip.problem
+        complete = not scan.carry and not _ends_without_newline(scan, path)
+        read_path = copy_path if scan.out is not None else path
+        return PreparedLog(
+            index=index,
+            path=path,
+            read_path=read_path if scan.line_no else None,
+            lines=scan.line_no,
+            complete=complete,
+            rewritten=scan.rewritten,
+            skipped=tuple(sorted(scan.skipped.items())),
+            problem=problem,
+            checkpoints=tuple(scan.checkpoints),
+            markers=tuple(sorted(scan.markers.items())),
+        )
+
+
+def _ends_without_newline(scan: _Scan, path: Path) -> bool:
+    """True when the last line has no newline (read back from what DuckDB will read)."""
+    target = scan.copy_path if scan.out is not None else path
+    try:
+        size = target.stat().st_size
+        if size == 0:
+            return False
+        with target.open("rb") as fh:
+            fh.seek(size - 1)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def fetch_lines(log: PreparedLog, wanted: Iterable[int]) -> dict[int, bytes]:
+    """Read the given line numbers of a prepared log back (without their newlines)."""
+    found: dict[int, bytes] = {}
+    if log.read_path is None:
+        return found
+    starts = [line for line, _ in log.checkpoints]
+    with log.read_path.open("rb") as fh:
+        for target in sorted(set(wanted)):
+            k = bisect.bisect_right(starts, target) - 1
+            if k < 0:
+                continue
+            line_no, offset = log.checkpoints[k]
+            fh.seek(offset)
+            while line_no <= target:
+                raw = fh.readline(MAX_LINE_BYTES + 2)
+                if not raw:
+                    break
+                if line_no == target:
+                    found[target] = raw.rstrip(b"\n")
+                line_no += 1
+    return found
+
+
+def remove_scratch(scratch: Path) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _memory_available() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def scratch_dir(sizes: Iterable[int] = ()) -> Path:
+    """A private scratch folder: in RAM (``/dev/shm``) when the logs fit comfortably, so a
+    rewritten copy costs a memory copy, not a disk write; else under ``$TMPDIR``.
+    ``SHADOW_REVIEW_TMPDIR`` chooses the folder explicitly."""
+    import tempfile
+
+    base = os.environ.get("SHADOW_REVIEW_TMPDIR")
+    fits = sum(sizes) * 4 < _memory_available()
+    if base is None and fits and os.access("/dev/shm", os.W_OK):
+        base = "/dev/shm"
+    return Path(tempfile.mkdtemp(prefix="shadow-review-", dir=base))

@@ -1,0 +1,365 @@
+"""The SQL of the DuckDB engine: reading log lines, classifying them, typed event columns.
+
+Why SQL text in one module: review, query and export must agree on what a line is (an
+event, or a skipped line and why) and on what each column means, and the rules are easier
+to check side by side with the Python reference (:mod:`shadow.review.reader`) when they
+sit in one place.
+
+Lines are read with ``read_csv`` as one VARCHAR column (no quoting, a delimiter byte that
+the pre-scan guarantees is absent), so every physical line is one row, in order; a
+streaming ``row_number()`` gives line numbers.  Each line is parsed once by
+``json_extract`` with a list of paths; ``try`` turns a parse failure into NULL, and those
+rare lines go to Python (the "python lane") for the torn-line resync and the exact reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from shadow.review.model import NO_INPUT
+from shadow.review.prescan import MAX_LINE_BYTES
+from shadow.review.reader import KNOWN_EVENTS, KNOWN_SCHEMAS
+from shadow.review.timeline import TIMELINE_END_US, TIMELINE_MIN_US
+
+#: Characters ``bytes.strip()`` removes that can be inside a line (never ``\n``; ``\r`` is
+#: rewritten by the pre-scan).
+_WS: Final = "chr(32) || chr(9) || chr(11) || chr(12)"
+#: Log-scale histogram resolution of durations: bucket = round(ln(seconds) * K).
+DURATION_BUCKETS_PER_E: Final = 100
+ZERO_DURATION_BUCKET: Final = -(10**6)
+
+MACROS: Final = r"""
+CREATE OR REPLACE TEMP MACRO shadow_ts(v) AS
+    CASE WHEN ends_with(v, 'Z') THEN TRY_CAST(v AS TIMESTAMP)
+         ELSE TRY_CAST(TRY_CAST(v AS TIMESTAMPTZ) AS TIMESTAMP) END;
+CREATE OR REPLACE TEMP MACRO shadow_us(v) AS
+    CASE WHEN isfinite(shadow_ts(v)) THEN epoch_us(shadow_ts(v)) END;
+CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
+    CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
+CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
+    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One extracted event field: SQL column name, JSON path, and how to type it."""
+
+    column: str
+    path: str
+    kind: str  # "str", "num" (DOUBLE), "int" (BIGINT), "ts" (TIMESTAMP), "raw" (JSON text)
+    doc: str
+
+
+#: The columns of the ``events`` view (shadow query / export), in order.
+EVENT_FIELDS: Final[tuple[Field, ...]] = (
+    Field("schema", "$.schema", "str", "schema id, `shadow.event/1`"),
+    Field("event", "$.event", "str", "event type: `divergence`, `run_summary`, `call`, ..."),
+    Field("ts", "$.ts", "ts", "event time (UTC); NULL when missing or unparsable"),
+    Field("run_id", "$.run_id", "str", "run (dispatcher, fuzz, verify session) id"),
+    Field("call_id", "$.call_id", "str", "call id, unique in a log"),
+    Field("target", "$.target", "str", "import spec of the target, `module:attr`"),
+    Field("op", "$.op", "str", "operation name"),
+    Field("kind", "$.kind", "str", "divergence kind (`value_mismatch`, ...)"),
+    Field("severity", "$.severity", "str", "`critical`, `minor` or `info`"),
+    Field("source", "$.source", "str", "`runtime`, `fuzz`, `corpus`, ..."),
+    Field("signature", "$.signature", "str", "16 hex chars naming the problem"),
+    Field("primary_name", "$.primary.name", "str", "primary implementation name"),
+    Field("primary_version", "$.primary.version", "str", "primary implementation version"),
+    Field("primary_duration_s", "$.primary.duration_s", "num", "primary's duration (s)"),
+    Field("primary_summary", "$.primary.summary", "str", "short summary of the primary's outcome"),
+    Field("shadow_name", "$.shadow.name", "str", "shadow implementation name"),
+    Field("shadow_version", "$.shadow.version", "str", "shadow implementation version"),
+    Field("shadow_duration_s", "$.shadow.duration_s", "num", "shadow's duration (s)"),
+    Field("shadow_summary", "$.shadow.summary", "str", "short summary of the shadow's outcome"),
+    Field("input_digest", "$.input_digest", "str", "`sha256:` digest of the encoded input"),
+    Field("input_ref", "$.input_ref", "str", "blob path (relative to the log) of a big input"),
+    Field("input_size", "$.input", "size", "bytes of the inline input's compact JSON"),
+    Field("diff_count", "$.diff_count", "int", "number of differing paths"),
+    Field("mode", "$.mode", "str", "dispatcher mode (`run_summary`)"),
+)
+
+#: Fields the review's aggregation reads (a subset: fewer paths, faster parse).
+REVIEW_FIELDS: Final[tuple[str, ...]] = (
+    "schema",
+    "event",
+    "signature",
+    "call_id",
+    "op",
+    "kind",
+    "severity",
+    "source",
+    "ts",
+    "input_size",
+    "input_ref",
+    "primary_name",
+    "primary_version",
+    "primary_duration_s",
+    "primary_summary",
+    "shadow_name",
+    "shadow_version",
+    "shadow_duration_s",
+    "shadow_summary",
+)
+_BY_NAME: Final = {f.column: f for f in EVENT_FIELDS}
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_lines_sql(files: Sequence[str], index: Sequence[int], offsets: Sequence[int]) -> str:
+    """Every physical line of the files as ``(f, line_no, line)``, in file order.
+
+    ``index`` maps DuckDB's file position to the log's index; ``offsets`` are the line
+    counts of the files before each one (the pre-scan counted them), so a global streaming
+    row number becomes a line number within its file.
+    """
+    file_list = "[" + ", ".join(quote(f) for f in files) + "]"
+    index_list = "[" + ", ".join(str(i) for i in index) + "]"
+    offset_list = "[" + ", ".join(str(o) for o in offsets) + "]"
+    return f"""
+        SELECT list_extract({index_list}, file_index::BIGINT + 1)::INTEGER AS f,
+               (row_number() OVER ()) - list_extract({offset_list}, file_index::BIGINT + 1) AS line_no,
+               line
+        FROM read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, delim = E'\\x01',
+                      quote = '', escape = '', header = false, auto_detect = false,
+                      strict_mode = false, new_line = '\\n',
+                      max_line_size = {MAX_LINE_BYTES + 1024},
+                      buffer_size = {2 * MAX_LINE_BYTES + 4096})
+    """
+
+
+#: Values accepted without a second look; anything else is checked to be a JSON string.
+_KNOWN_VALUES: Final = {
+    "severity": ("critical", "minor", "info"),
+    "source": ("runtime", "fuzz", "corpus", "verify", "replay", "gate"),
+}
+#: Fields that must be JSON strings (a divergence without them is ``missing_fields``).
+_STRICT: Final = ("signature", "call_id", "op", "kind")
+
+
+def _typed(field: Field, slot: int) -> str:
+    """The SQL of one typed field from ``x``, the list ``json_extract_string`` returned.
+
+    ``json_extract_string`` renders a non-string value as its JSON text (``5``, ``true``,
+    ``{...}``).  For the fields whose type matters, a value that could be such a text is
+    checked with ``json_type`` (a second parse of that one line, which is rare).
+    """
+    raw = f"x[{slot}]"
+    path = quote(field.path)
+    if field.column in _STRICT:
+        return (
+            f"CASE WHEN shadow_maybe_literal({raw}) AND json_type(line, {path}) <> 'VARCHAR' "
+            f"THEN NULL ELSE {raw} END"
+        )
+    if field.column in _KNOWN_VALUES:
+        known = ", ".join(quote(v) for v in _KNOWN_VALUES[field.column])
+        return (
+            f"CASE WHEN {raw} IS NULL OR {raw} IN ({known}) THEN {raw} "
+            f"WHEN json_type(line, {path}) = 'VARCHAR' THEN {raw} END"
+        )
+    if field.kind == "str":
+        return raw
+    if field.kind == "num":
+        return f"TRY_CAST({raw} AS DOUBLE)"
+    if field.kind == "int":
+        return f"CASE WHEN NOT regexp_matches({raw}, '[.eE]') THEN TRY_CAST({raw} AS BIGINT) END"
+    if field.kind == "ts":
+        return f"shadow_ts({raw})"
+    if field.kind == "size":
+        return f"strlen({raw})"
+    raise ValueError(field.kind)
+
+
+def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: bool) -> str:
+    """Each line of ``source`` with its ``status`` and typed fields (``v_<column>``).
+
+    ``status`` is ``event`` (a ``shadow.event/1`` object; a divergence has its required
+    fields), a skip reason, or ``python`` for a line DuckDB could not parse (the caller
+    decides its fate in Python; with ``trusted``, such a line is ``not_json``).
+    """
+    chosen = [_BY_NAME[name] for name in fields]
+    paths = ", ".join(quote(f.path) for f in chosen)
+    slot = {f.column: i + 1 for i, f in enumerate(chosen)}
+    typed = ",\n               ".join(
+        f"{_typed(f, slot[f.column])} AS v_{f.column}"
+        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind == "ts" else "")
+        for f in chosen
+    )
+    marker_sql = "chr(0) || " + quote(marker[1:])
+    unparsed = "'not_json'" if trusted else "'python'"
+    known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
+    required = " OR ".join(f"v_{name} IS NULL" for name in _STRICT if name in slot)
+    missing = (
+        f"WHEN v_event = 'divergence' AND ({required}) THEN 'missing_fields'" if required else ""
+    )
+    return f"""
+        SELECT f, line_no, line,
+               CASE
+                 WHEN starts_with(line, {marker_sql}) THEN substr(line, {len(marker) + 1})
+                 WHEN x IS NULL THEN
+                   CASE WHEN line IS NULL OR trim(line, {_WS}) = '' THEN 'blank'
+                        ELSE {unparsed} END
+                 WHEN NOT starts_with(line, '{{') AND NOT starts_with(ltrim(line, {_WS}), '{{')
+                   THEN 'not_object'
+                 WHEN v_schema IS NULL OR NOT starts_with(v_schema, 'shadow.event/')
+                   THEN 'foreign'
+                 WHEN v_schema NOT IN ({known_schemas}) THEN 'unknown_schema'
+                 {missing}
+                 ELSE 'event'
+               END AS status,
+               * EXCLUDE (f, line_no, line, x)
+        FROM (
+          SELECT f, line_no, line, x,
+               {typed}
+          FROM (SELECT f, line_no, line, try(json_extract_string(line, [{paths}])) AS x
+                FROM ({source}))
+        )
+    """
+
+
+#: Grouping sets of the review aggregation: name -> key columns.  Each set's first column
+#: is its own, so ``GROUPING()`` of those first columns tells the sets apart.
+GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd")),
+    (
+        "combo",
+        ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
+    ),
+    ("message", ("b_sig", "b_key")),
+    ("timeline", ("c_sec", "c_op")),
+    ("durations", ("d_op", "d_pb", "d_sb")),
+    ("lines", ("l_kind", "l_f", "l_ln", "l_line")),
+    ("blob", ("r_sig", "r_f", "r_ref")),
+)
+KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols in GROUPING_SETS for c in cols)
+#: ``best`` packs (input size, file, line) and ``first`` (file, line) into one integer each,
+#: so that a plain ``min`` picks the smallest input, ties going to the first line read.
+FILE_SHIFT: Final = 40
+SIZE_SHIFT: Final = 64
+
+
+def set_masks() -> dict[str, int]:
+    """The ``GROUPING(first columns...)`` value of each grouping set."""
+    n = len(GROUPING_SETS)
+    full = (1 << n) - 1
+    return {name: full & ~(1 << (n - 1 - i)) for i, (name, _) in enumerate(GROUPING_SETS)}
+
+
+def unpack_first(value: int) -> tuple[int, int]:
+    return value >> FILE_SHIFT, value & ((1 << FILE_SHIFT) - 1)
+
+
+def unpack_best(value: int) -> tuple[int, int, int]:
+    f, ln = unpack_first(value & ((1 << SIZE_SHIFT) - 1))
+    return value >> SIZE_SHIFT, f, ln
+
+
+def aggregate_sql(table: str, classified: str) -> str:
+    """One pass over the classified lines into a small table of grouping-set rows.
+
+    Every aggregate is a native, mergeable ``count``/``min``/``max``, so the python lane's
+    rescued lines are aggregated the same way and merged by re-grouping.
+    """
+    known_events = ", ".join(quote(e) for e in sorted(KNOWN_EVENTS))
+    k = DURATION_BUCKETS_PER_E
+    firsts = ", ".join(cols[0] for _, cols in GROUPING_SETS)
+    sets = ", ".join("(" + ", ".join(cols) + ")" for _, cols in GROUPING_SETS)
+    div = "is_div"
+    in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {table} AS
+    WITH c AS ({classified}),
+    d AS (
+      SELECT *,
+        (status = 'event' AND v_event = 'divergence') AS is_div,
+        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
+             THEN epoch_us(v_ts) END AS ts_us,
+        CASE WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
+             THEN v_primary_duration_s END AS pd,
+        CASE WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
+             THEN v_shadow_duration_s END AS sd
+      FROM c
+    ),
+    e AS (
+      SELECT
+        CASE WHEN status = 'event' AND v_event IN ({known_events}) THEN 'event:' || v_event
+             WHEN status = 'event' THEN 'unknown_event'
+             ELSE status END AS st,
+        CASE WHEN {div} THEN
+          CASE WHEN v_ts_text IS NULL THEN 'missing'
+               WHEN ts_us IS NULL THEN 'unparsable'
+               WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
+          END END AS p_ts,
+        CASE WHEN {div} AND v_severity IS NULL THEN 'missing or not a string'
+             WHEN {div} AND v_severity NOT IN ('critical', 'minor', 'info')
+               THEN 'unknown value (ranks below info)' END AS p_sev,
+        CASE WHEN {div} AND v_primary_duration_s IS NULL
+                  AND json_type(line, '$.primary.duration_s') NOT IN ('NULL')
+               THEN 'not a number'
+             WHEN {div} AND v_primary_duration_s IS NOT NULL AND pd IS NULL
+               THEN 'not a finite non-negative number' END AS p_pd,
+        CASE WHEN {div} AND v_shadow_duration_s IS NULL
+                  AND json_type(line, '$.shadow.duration_s') NOT IN ('NULL')
+               THEN 'not a number'
+             WHEN {div} AND v_shadow_duration_s IS NOT NULL AND sd IS NULL
+               THEN 'not a finite non-negative number' END AS p_sd,
+        CASE WHEN {div} THEN v_signature END AS a_sig,
+        CASE WHEN {div} THEN coalesce(v_severity, 'unknown') END AS a_sev,
+        CASE WHEN {div} THEN v_op END AS a_op,
+        CASE WHEN {div} THEN v_kind END AS a_kind,
+        CASE WHEN {div} THEN coalesce(v_source, 'runtime') END AS a_src,
+        CASE WHEN {div} THEN v_primary_name END AS a_pn,
+        CASE WHEN {div} THEN v_primary_version END AS a_pv,
+        CASE WHEN {div} THEN v_shadow_name END AS a_sn,
+        CASE WHEN {div} THEN v_shadow_version END AS a_sv,
+        CASE WHEN {div} THEN v_signature END AS b_sig,
+        CASE WHEN {div} THEN hash(
+            regexp_replace(coalesce(v_primary_summary, ''), '[0-9]+', '#', 'g'),
+            regexp_replace(coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g')) END AS b_key,
+        CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
+        CASE WHEN {in_range} THEN v_op END AS c_op,
+        CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
+        CASE WHEN {div} AND pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
+             WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
+        CASE WHEN {div} AND sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
+             WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb,
+        CASE WHEN status = 'python' THEN 'python'
+             WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary' END AS l_kind,
+        CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
+        CASE WHEN l_kind IS NOT NULL THEN line_no END AS l_ln,
+        CASE WHEN l_kind IS NOT NULL THEN line END AS l_line,
+        CASE WHEN {div} AND v_input_size IS NULL AND v_input_ref IS NOT NULL
+             THEN v_signature END AS r_sig,
+        CASE WHEN r_sig IS NOT NULL THEN f END AS r_f,
+        CASE WHEN r_sig IS NOT NULL THEN v_input_ref END AS r_ref,
+        ts_us,
+        CASE WHEN {div} AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
+            (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
+            + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
+        (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+      FROM d
+    )
+    SELECT GROUPING({firsts}) AS g, {", ".join(KEY_COLUMNS)},
+           count(*)::BIGINT AS n, min(ts_us) AS ts_min, max(ts_us) AS ts_max,
+           min(best) AS best, min(first) AS first
+    FROM e
+    GROUP BY GROUPING SETS ({sets})
+    """
+
+
+def merge_sql(table: str, parts: Sequence[str]) -> str:
+    """Re-group aggregation tables (main lines + rescued lines) into one."""
+    union = " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts)
+    keys = ", ".join(("g", *KEY_COLUMNS))
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {table} AS
+    SELECT {keys}, sum(n)::BIGINT AS n, min(ts_min) AS ts_min, max(ts_max) AS ts_max,
+           min(best) AS best, min(first) AS first
+    FROM ({union})
+    GROUP BY {keys}
+    """
