@@ -64,6 +64,7 @@ MANIFEST: tuple[PlantedBug, ...] = (
         "scale_scores",
         "a NaN score comes back NaN (f64::clamp); the original's max(floor, min(...)) gives floor",
         ({"": float("nan")},),
+        also="the diff path names the dict key, so grouping by raw path splits it by key",
     ),
     PlantedBug(
         "tie_order",
@@ -79,6 +80,7 @@ MANIFEST: tuple[PlantedBug, ...] = (
         "checks priority <= i32::MAX but not >= i32::MIN: a priority below -2**31 is ranked",
         ([Job("a", -(2**31) - 1, 0)],),
         shows="primary_error_only",
+        also="error_mismatch (field priority vs submitted_ms) when a later job is invalid too",
     ),
     PlantedBug(
         "saturating_share",
