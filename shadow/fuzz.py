@@ -28,6 +28,7 @@ type hints (:mod:`shadow.strategies`).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import random
 import time
@@ -102,6 +103,7 @@ class FuzzConfig:
     timeout_s: float | None = 10.0
     memory_limit_mb: int | None = None
     max_rounds: int = 64
+    round_examples: int = 300
 
     def hypothesis_settings(
         self, max_examples: int, database: ExampleDatabase | None = None
@@ -256,9 +258,14 @@ def _flatten(exc: BaseException) -> list[BaseException]:
 
 @dataclass
 class _Problem:
+    """A distinct problem found in this run: its shrunk failure, kept until the op is done
+    (an event is written per problem once merges are settled)."""
+
     signature: Signature
-    finding: Finding | None  # None: accepted by the baseline
-    hits: int = 0
+    failure: FuzzDivergence
+    examples_to_find: int | None
+    seconds_to_find: float
+    hits: int = 1
 
 
 @dataclass
@@ -482,7 +489,12 @@ class Fuzzer:
                     break
                 t0 = time.perf_counter()
                 before = states[op].examples
-                new = self._round(op, states[op], rounds[op], remaining[op], errors[op])
+                budget = remaining[op]
+                if self._deadline is not None:
+                    # With a time budget a round is short, so the clock is checked often:
+                    # after the deadline an example costs only its generation.
+                    budget = min(budget, self.config.round_examples)
+                new = self._round(op, states[op], rounds[op], budget, errors[op])
                 rounds[op] += 1
                 elapsed[op] += time.perf_counter() - t0
                 used = states[op].examples - before
@@ -515,11 +527,15 @@ class Fuzzer:
         prop = self._property(op, spec, fz, differential, state)
         failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget)
         found = False
-        for exc in failures:
-            if isinstance(exc, FuzzDivergence):
-                found |= self._new_problem(op, state, exc)
-            else:
-                errors.append(_describe(exc))
+        # Simplest first: a bigger failure of the same round may be the same bug in
+        # another shape, and is recognised as such only once the simple one is known.
+        divergences = sorted(
+            (e for e in failures if isinstance(e, FuzzDivergence)),
+            key=lambda e: len(_short_repr(e.call, 100_000)),
+        )
+        for exc in divergences:
+            found |= self._new_problem(op, state, exc, differential)
+        errors.extend(_describe(e) for e in failures if not isinstance(e, FuzzDivergence))
         if self.progress is not None:
             self.progress(op, state.examples)
         return found
@@ -599,30 +615,91 @@ class Fuzzer:
                 return problem
         return None
 
-    def _new_problem(self, op: str, state: _OpState, exc: FuzzDivergence) -> bool:
-        """Record the shrunk failure as a problem, unless its shrunk signature is known."""
+    def _new_problem(
+        self, op: str, state: _OpState, exc: FuzzDivergence, differential: Differential
+    ) -> bool:
+        """Keep the shrunk failure as a problem, unless it is a known one in another shape.
+
+        Known when its shrunk signature is explained by a found problem, or when the same
+        input without an optional argument diverges as a found problem does (a limit or a
+        cap only changes how that bug shows: a reorder becomes other values once the list
+        is cut, an error becomes a clamped value). The other way round too: a problem found
+        earlier whose input, without its optional arguments, diverges as this one does, was
+        this bug in another shape and is merged into it."""
         sig = exc.divergence.signature
         known = self._explained_by(state, sig)
+        if known is None:
+            known = self._known_relative(state, exc.call, differential)
+            if known is not None:
+                state.aliases[sig.id] = known.signature.id
         if known is not None:
             known.hits += 1
             return False
-        finding = self.record(exc.judgement, exc.divergence, exc.call)
-        finding = _replace(
-            finding,
-            examples_to_find=state.first_divergence_at,
-            seconds_to_find=round(time.perf_counter() - self._t0, 3),
+        new = _Problem(
+            sig,
+            exc,
+            state.first_divergence_at,
+            round(time.perf_counter() - self._t0, 3),
         )
-        state.problems[sig.id] = _Problem(sig, finding, 1)
+        for old in list(state.problems.values()):
+            if self._relative_shows(old.failure.call, differential, {sig.id}):
+                del state.problems[old.signature.id]
+                state.aliases[old.signature.id] = sig.id
+                for raw, target in list(state.aliases.items()):
+                    if target == old.signature.id:
+                        state.aliases[raw] = sig.id
+                new.hits += old.hits
+                if old.examples_to_find is not None:
+                    new.examples_to_find = min(
+                        new.examples_to_find or 1 << 62, old.examples_to_find
+                    )
+                new.seconds_to_find = min(new.seconds_to_find, old.seconds_to_find)
+        state.problems[sig.id] = new
         return True
+
+    def _relative_shows(self, call: Call, differential: Differential, ids: set[str]) -> bool:
+        for args, kwargs in _without_optionals(self.pair.primary, differential.op, call):
+            try:
+                judgement = differential(args, kwargs)
+            except Exception:
+                continue
+            if any(d.signature.id in ids for d in judgement.divergences):
+                return True
+        return False
+
+    def _known_relative(
+        self, state: _OpState, call: Call, differential: Differential
+    ) -> _Problem | None:
+        if not state.problems:
+            return None
+        for args, kwargs in _without_optionals(self.pair.primary, differential.op, call):
+            try:
+                judgement = differential(args, kwargs)
+            except Exception:
+                continue
+            for d in judgement.divergences:
+                alias = state.aliases.get(d.signature.id)
+                if alias is not None:
+                    return state.problems[alias]
+                if d.signature.id in state.problems:
+                    return state.problems[d.signature.id]
+        return None
 
     def _result(
         self, op: str, state: _OpState, elapsed: float, rounds: int, errors: list[str]
     ) -> OpResult:
-        findings = tuple(
-            _replace(p.finding, hits=max(1, p.hits))
-            for p in state.problems.values()
-            if p.finding is not None
-        )
+        findings = []
+        for p in state.problems.values():
+            f = p.failure
+            finding = self.record(f.judgement, f.divergence, f.call)
+            findings.append(
+                _replace(
+                    finding,
+                    examples_to_find=p.examples_to_find,
+                    seconds_to_find=p.seconds_to_find,
+                    hits=p.hits,
+                )
+            )
         strategy = "registered" if self.target.op(op).strategies is not None else "type hints"
         if state.examples == 0 and not errors:
             errors = [*errors, "no example was run (the budget ended before the first one)"]
@@ -633,7 +710,7 @@ class Fuzzer:
             matched=state.matched,
             tolerated=state.tolerated,
             diverged=dict(state.diverged),
-            findings=findings,
+            findings=tuple(findings),
             first_divergence_at=state.first_divergence_at,
             errors=tuple(errors),
             accepted=state.accepted,
@@ -669,6 +746,27 @@ class Fuzzer:
         except BaseException as exc:
             return _flatten(exc)
         return []
+
+
+def _without_optionals(impl: Any, op: str, call: Call) -> list[Call]:
+    """The call with one keyword argument left out, or its trailing positional arguments
+    that have defaults left out: the same input, with the optional part at its default."""
+    args, kwargs = call
+    out: list[Call] = [(args, {k: v for k, v in kwargs.items() if k != key}) for key in kwargs]
+    try:
+        params = list(inspect.signature(getattr(impl, op)).parameters.values())
+    except (TypeError, ValueError, AttributeError):
+        return out
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    cut = len(args)
+    while (
+        cut > 0
+        and cut <= len(positional)
+        and positional[cut - 1].default is not positional[cut - 1].empty
+    ):
+        cut -= 1
+        out.append((args[:cut], dict(kwargs)))
+    return out
 
 
 def _impl(obj: Any, name: str) -> Implementation:

@@ -35,14 +35,18 @@ from shadow.outcome import Fault, Outcome, error_attr, error_type
 
 _INDEX = re.compile(r"\[\d+\]")
 _KEYED = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)=[^\]]*\]")
+_DICT_KEY = re.compile(r"\[(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+(?:\.\d*)?|[A-Za-z_(][^\]]*)\]")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|inf|nan)")
 _SUBSUMABLE = frozenset({"value_mismatch", "mutated_input"})
 
 
 def normalize_path(path: str) -> str:
-    """``root.ranked[3].gflops`` -> ``root.ranked[*].gflops``; ``[id='x']`` -> ``[id=*]``."""
-    return _KEYED.sub(r"[\1=*]", _INDEX.sub("[*]", path))
+    """``root.ranked[3].gflops`` -> ``root.ranked[*].gflops``; ``[id='x']`` -> ``[id=*]``;
+    ``root['key']`` -> ``root[*]`` (a mapping's keys are data: a bug at one key is the same
+    bug at another; named fields are attributes, ``.name``, and stay)."""
+    keyed = _KEYED.sub(r"[\1=*]", path)
+    return _DICT_KEY.sub(lambda m: m.group(0) if m.group(0).endswith("=*]") else "[*]", keyed)
 
 
 def normalize_message(message: str, limit: int = 120) -> str:
@@ -114,7 +118,17 @@ class Signature:
         """
         if self.id == other.id:
             return True
-        if self.op != other.op or self.kind != other.kind or self.kind not in _SUBSUMABLE:
+        if self.op != other.op:
+            return False
+        if other.kind == "error_mismatch" and len(self.parts) == 2 == len(other.parts):
+            # "The shadow does not raise what the primary raises" also shows as the shadow
+            # raising something else when the input breaks a second rule; likewise the other
+            # way round.
+            if self.kind == "primary_error_only":
+                return self.parts[0] == other.parts[0]
+            if self.kind == "shadow_error_only":
+                return self.parts[1] == other.parts[1]
+        if self.kind != other.kind or self.kind not in _SUBSUMABLE:
             return False
         return bool(self.parts) and set(self.parts) <= set(other.parts)
 
