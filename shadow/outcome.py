@@ -60,7 +60,12 @@ class ErrorInfo:
             names = list(vars(exc))
         except TypeError:
             names = []
-        for name in names:
+        # Class-level defaults count too (``code = "range"`` on an error class).
+        for cls in type(exc).__mro__:
+            if cls in (BaseException, Exception, object):
+                break
+            names += [n for n, v in vars(cls).items() if type(v) in _ATTR_TYPES]
+        for name in dict.fromkeys(names):
             if name.startswith("_"):
                 continue
             try:

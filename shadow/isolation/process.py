@@ -685,7 +685,11 @@ class ProcessIsolation:
             except BaseException:
                 exc = None
             if isinstance(exc, BaseException):
-                return exc
+                # An exception class whose pickle does not round-trip (a custom __init__)
+                # can come back with other attributes: then the description is the truth.
+                back = ErrorInfo.of(exc)
+                if back.type == info.type and dict(back.attrs) == dict(info.attrs):
+                    return exc
         return RemoteError(info)
 
     def _ensure_worker(self) -> Fault | None:
