@@ -29,7 +29,8 @@ from examples.portlib.model import Job, LatencySummary
 from examples.portlib.planted import BUG_IDS, make
 from examples.portlib.target import CODEC, TARGET
 from examples.portlib.typed_strategies import call_strategy
-from shadow.fuzz import check_call
+from shadow.isolation.thread import ThreadIsolation
+from shadow.judge import Differential
 from shadow.registry import load_target
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
@@ -182,26 +183,11 @@ def test_codec_round_trips_manifest_input(bug: PlantedBug) -> None:
     assert same_value(kwargs, dict(bug.kwargs))
 
 
-# shadow's comparison takes ``a == b`` as a match before it checks types, so 3 == 3.0 and
-# 0.0 == -0.0 pass: against design section 4 (type-strict). Strict xfail: it flips when fixed.
-_NOT_TYPE_STRICT = pytest.mark.xfail(
-    strict=True, reason="shadow.compare: the == fast path is not type-strict (issue 11)"
-)
-
-
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(b, marks=_NOT_TYPE_STRICT, id=b.id)
-        if b.id in {"negative_zero", "median_float"}
-        else pytest.param(b, id=b.id)
-        for b in MANIFEST
-    ],
-)
+@BUGS
 def test_shadow_sees_manifest_input_as_the_same_divergence(bug: PlantedBug) -> None:
     spec = TARGET.op(bug.function)
     primary = getattr(TARGET.make("reference"), bug.function)
-    shadow = getattr(TARGET.make("planted"), bug.function)
-    check = check_call(spec, primary, shadow, bug.args, dict(bug.kwargs))
-    assert check.kind == bug.shows
-    assert BY_ID[bug.id].function == check.op
+    differential = Differential(spec, primary, ThreadIsolation(TARGET.make("planted")))
+    judgement = differential(bug.args, dict(bug.kwargs))
+    assert judgement.first is not None and judgement.first.kind == bug.shows
+    assert BY_ID[bug.id].function == judgement.op
