@@ -8,11 +8,8 @@ size of its smallest logged input (bytes of canonical JSON) and the seconds from
 of the run to the event (events are written after shrinking, so this includes the shrink).
 Then every group that maps to two planted ids or to none.
 
-``--per-bug`` instead checks the pair itself: for each planted divergence switched on
-alone, a plain Hypothesis differential test (no ``shadow`` involved) over the type-derived
-call strategy, with and without boundary values mixed in, reports how many examples and
-seconds it takes to hit the bug, and whether the very first example already does. That is
-the evidence that each bug is findable by a generic fuzzer but not by accident.
+Then, per T2 mutant (``tests/mutants_t2.py``), the share of 20 random seeds that catch it
+at the CI budget (``bench/bench_mutants.py``), unless ``--no-mutants``.
 
 Timings are wall-clock on a shared machine: noisy while others work.
 """
@@ -25,23 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
-from examples.portlib import reference  # noqa: E402
-from examples.portlib.attribution import attribute, divergence_kind, run  # noqa: E402
+from examples.portlib.attribution import attribute  # noqa: E402
 from examples.portlib.manifest import MANIFEST  # noqa: E402
-from examples.portlib.planted import make  # noqa: E402
 from examples.portlib.target import CODEC  # noqa: E402
-from examples.portlib.typed_strategies import call_strategy  # noqa: E402
 from shadow.codec import canonical_json  # noqa: E402
 from shadow.log import ReadStats, load_input, read_events  # noqa: E402
 
@@ -111,13 +102,15 @@ def read_findings(log: Path, start: datetime) -> tuple[list[Finding], ReadStats]
         if encoded is None:
             raise SystemExit(f"bench_detection: event {event.get('call_id')} has no input")
         args, kwargs = CODEC.decode(encoded)
+        how = event.get("fuzz") or {}
         ts = datetime.fromisoformat(str(event["ts"]).replace("Z", "+00:00"))
+        seconds = how.get("seconds_to_find")
         findings.append(
             Finding(
                 op=str(event["op"]),
                 kind=str(event["kind"]),
                 signature=str(event["signature"]),
-                seconds=(ts - start).total_seconds(),
+                seconds=float(seconds) if seconds is not None else (ts - start).total_seconds(),
                 size=len(canonical_json(encoded)),
                 ids=attribute(str(event["op"]), args, kwargs),
             )
@@ -185,117 +178,30 @@ def print_fuzz_report(findings: list[Finding], code: int, wall: float, stats: Re
     return found
 
 
-# ---------------------------------------------------------------------- per-bug findability
-
-
-class _Hit(Exception):
-    pass
-
-
-class _OutOfTime(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Hunt:
-    examples: int | None
-    seconds: float
-    first_example_hits: bool
-
-
-def hunt(bug_id: str, op: str, boundaries: bool, budget_s: float, hunt_seed: int) -> Hunt:
-    """Examples until a plain differential test hits ``bug_id`` (None: not within budget)."""
-    port = make({bug_id})
-    ref_fn, port_fn = getattr(reference, op), getattr(port, op)
-    count = 0
-    first_hit = False
-    t0 = time.perf_counter()
-
-    @seed(hunt_seed)
-    @settings(
-        max_examples=10**9,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(call_strategy(ref_fn, boundaries=boundaries))
-    def prop(call: tuple[tuple[Any, ...], Mapping[str, Any]]) -> None:
-        nonlocal count, first_hit
-        count += 1
-        if time.perf_counter() - t0 > budget_s:
-            raise _OutOfTime
-        args, kwargs = call
-        if divergence_kind(run(ref_fn, args, kwargs), run(port_fn, args, kwargs)) is not None:
-            first_hit = first_hit or count == 1
-            raise _Hit
-
-    try:
-        prop()
-    except _Hit:
-        return Hunt(count, time.perf_counter() - t0, first_hit)
-    except _OutOfTime:
-        pass
-    return Hunt(None, time.perf_counter() - t0, False)
-
-
-def print_per_bug(budget_s: float, seeds: int, only: frozenset[str] | None) -> None:
-    print(
-        f"per-bug findability: plain Hypothesis, one bug on, {seeds} seed(s), {budget_s:g} s each"
-    )
-    print(
-        f"{'planted id':<22}{'strategy':<12}{'found':>7}{'median ex':>11}{'max s':>8}"
-        f"{'1st example hits':>18}"
-    )
-    for bug in MANIFEST:
-        if only is not None and bug.id not in only:
-            continue
-        for boundaries in (False, True):
-            hunts = [hunt(bug.id, bug.function, boundaries, budget_s, s) for s in range(seeds)]
-            hits = sorted(h.examples for h in hunts if h.examples is not None)
-            median = str(hits[len(hits) // 2]) if hits else "-"
-            slowest = max(h.seconds for h in hunts)
-            firsts = sum(h.first_example_hits for h in hunts)
-            print(
-                f"{bug.id:<22}{'boundaries' if boundaries else 'plain':<12}"
-                f"{len(hits):>4}/{seeds:<2}{median:>11}{slowest:>8.1f}{firsts:>14}/{seeds}"
-            )
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--target",
-        default=TARGET_SPEC,
-        help=f"shadow fuzz --target (default {TARGET_SPEC}; examples.portlib.target:"
-        "BOUNDARY_TARGET mixes boundary values into the stand-in strategies)",
-    )
-    parser.add_argument("--seconds", type=float, default=60.0, help="shadow fuzz --seconds")
-    parser.add_argument("--seed", type=int, default=None, help="shadow fuzz --seed")
-    parser.add_argument("--log", type=Path, default=None, help="keep the event log here")
-    parser.add_argument(
-        "--per-bug", action="store_true", help="check each bug's findability instead"
-    )
-    parser.add_argument("--budget", type=float, default=20.0, help="per-bug: seconds per hunt")
-    parser.add_argument("--seeds", type=int, default=3, help="per-bug: seeds per bug and strategy")
-    parser.add_argument("--bugs", default=None, metavar="A,B", help="per-bug: only these ids")
-    args = parser.parse_args()
-    if args.per_bug:
-        only = None if args.bugs is None else frozenset(args.bugs.split(","))
-        unknown = sorted((only or frozenset()) - {bug.id for bug in MANIFEST})
-        if unknown:
-            raise SystemExit(f"bench_detection: --bugs: unknown id(s) {', '.join(unknown)}")
-        print_per_bug(args.budget, args.seeds, only)
-        return 0
+    parser.add_argument("--seconds", type=float, default=60.0, help="fuzz budget (default 60)")
+    parser.add_argument("--seed", type=int, default=None, help="fuzz seed (default: random)")
+    parser.add_argument("--target", default=TARGET_SPEC)
+    parser.add_argument("--no-mutants", action="store_true", help="skip the T2 seed-rate table")
+    parser.add_argument("--mutant-seeds", type=int, default=20)
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        log = args.log or Path(tmp) / "fuzz.jsonl"
-        if log.exists():
-            raise SystemExit(f"bench_detection: --log {log} exists; give a new path")
+        log = Path(tmp) / "fuzz.jsonl"
         code, wall, start = run_fuzz(args.target, args.seconds, log, args.seed)
         findings, stats = read_findings(log, start)
-        print_fuzz_report(findings, code, wall, stats)
-    return 0
+    found = print_fuzz_report(findings, code, wall, stats)
+    if not args.no_mutants:
+        try:
+            import bench_mutants  # type: ignore[import-not-found]
+        except ImportError:
+            print("\n(T2 mutant seed rates: bench/bench_mutants.py not available)")
+        else:
+            print()
+            bench_mutants.main(["--seeds", str(args.mutant_seeds)])
+    return 0 if found == len(MANIFEST) else 1
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     raise SystemExit(main())

@@ -380,9 +380,10 @@ class Fuzzer:
         call: Call,
         *,
         reporter: Reporter | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Finding:
         """Write one divergence as an event and return it as a :class:`Finding`."""
-        fields = (reporter or self.reporter).divergence(judgement, divergence, call)
+        fields = (reporter or self.reporter).divergence(judgement, divergence, call, extra=extra)
         return Finding(
             op=judgement.op,
             kind=divergence.kind,
@@ -691,7 +692,13 @@ class Fuzzer:
         findings = []
         for p in state.problems.values():
             f = p.failure
-            finding = self.record(f.judgement, f.divergence, f.call)
+            how = {
+                "seed": self.seed,
+                "examples_to_find": p.examples_to_find,
+                "seconds_to_find": p.seconds_to_find,
+                "hits": p.hits,
+            }
+            finding = self.record(f.judgement, f.divergence, f.call, extra={"fuzz": how})
             findings.append(
                 _replace(
                     finding,

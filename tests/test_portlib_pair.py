@@ -28,7 +28,7 @@ from examples.portlib.manifest import BY_ID, MANIFEST, PlantedBug
 from examples.portlib.model import Job, LatencySummary
 from examples.portlib.planted import BUG_IDS, make
 from examples.portlib.target import CODEC, TARGET
-from examples.portlib.typed_strategies import call_strategy
+from shadow.strategies import call_strategy
 from shadow.isolation.thread import ThreadIsolation
 from shadow.judge import Differential
 from shadow.registry import load_target
@@ -110,7 +110,7 @@ def test_faithful_port_agrees_with_reference(op: str) -> None:
         getattr(make(()), op),
     )
 
-    @given(call_strategy(ref_fn, boundaries=True))
+    @given(call_strategy(ref_fn))
     def differential(call: Call) -> None:
         args, kwargs = call
         expected = run(ref_fn, args, kwargs)
