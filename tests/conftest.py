@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -76,3 +77,16 @@ def fixtures_dir() -> Path:
         # Golden data must run in CI: a missing directory is an error, not a skip.
         pytest.fail(f"golden fixtures not found at {path} (set T2_FIXTURES_DIR)")
     return path
+
+
+def open_opencl(kernel_source_text: str | None = None) -> Any:
+    """An OpenCL executor on the default device. No device is a failure under CI (the setup
+    installs PoCL); elsewhere, a skip that says why."""
+    from runners.executors import opencl
+
+    try:
+        return opencl.OpenCLExecutor(kernel_source_text=kernel_source_text)
+    except opencl.ExecutorError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"no usable OpenCL device under CI: {exc}")
+        pytest.skip(f"no OpenCL device: {exc}")

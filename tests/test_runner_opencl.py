@@ -15,6 +15,7 @@ from runners.kernels import kernel_source
 from runners.report import write_reports
 from runners.search import SearchConfig, run_search
 from runners.types import BaselineRule, Candidate, GateThresholds, SearchSpace
+from tests.conftest import open_opencl
 
 pytestmark = pytest.mark.opencl
 
@@ -23,11 +24,7 @@ THRESHOLD = 1e-3
 
 @pytest.fixture(scope="module")
 def executor():  # type: ignore[no-untyped-def]
-    opencl = pytest.importorskip("runners.executors.opencl")
-    try:
-        ex = opencl.OpenCLExecutor()
-    except opencl.ExecutorError as exc:
-        pytest.skip(f"no OpenCL device: {exc}")
+    ex = open_opencl()
     yield ex
     ex.close()
 
@@ -110,13 +107,9 @@ def test_kernel_matches_numpy_on_awkward_sizes(  # type: ignore[no-untyped-def]
 
 
 def test_kernel_that_fails_to_build_is_reported_failed(python_backend: Backend) -> None:
-    opencl = pytest.importorskip("runners.executors.opencl")
     # tile20 kernels do not compile; the others do: the run must go on past the failures.
     source = "#if TILE == 20\n#error deliberately broken for tile20\n#endif\n" + kernel_source()
-    try:
-        ex = opencl.OpenCLExecutor(kernel_source_text=source)
-    except opencl.ExecutorError as exc:
-        pytest.skip(f"no OpenCL device: {exc}")
+    ex = open_opencl(source)
     space = SearchSpace(("tile8", "tile20"), (1,), (0,), ((4, 4),))
     result = run_search(_config(space, "tile8_vw1_u0_l4x4"), python_backend, ex)
     failed = [m for m in result.measurements if not m.ok]
@@ -136,11 +129,7 @@ def test_unknown_family_is_invalid_not_a_crash(executor) -> None:  # type: ignor
 def test_every_build_failing_still_ends_with_a_report(
     python_backend: Backend, tmp_path: Path
 ) -> None:
-    opencl = pytest.importorskip("runners.executors.opencl")
-    try:
-        ex = opencl.OpenCLExecutor(kernel_source_text="__kernel void gemm( this is not C")
-    except opencl.ExecutorError as exc:
-        pytest.skip(f"no OpenCL device: {exc}")
+    ex = open_opencl("__kernel void gemm( this is not C")
     space = SearchSpace(("tile8",), (1,), (0,), ((4, 4),))
     result = run_search(_config(space, "tile8_vw1_u0_l4x4"), python_backend, ex)
     assert all(not m.ok and "build failed" in (m.reason or "") for m in result.measurements)

@@ -13,10 +13,14 @@ from runners.executors.recorded import RecordedExecutor
 from runners.search import run_search
 from runners.shadow_t2 import ShadowOptions, start_shadow
 from shadow.log import read_events
+from tests.conftest import load_backend, open_opencl
 from tests.runner_helpers import fixture_names
 from tests.test_runner_opencl import SPACE, _config
 
-pytest.importorskip("runners.rust_backend")
+
+@pytest.fixture(autouse=True)
+def _rust_built() -> None:
+    load_backend("rust")  # a missing build fails under CI, never skips
 
 
 @pytest.mark.parametrize("name", fixture_names())
@@ -53,11 +57,7 @@ def test_shadowed_recorded_run_has_no_divergence(
 
 @pytest.mark.opencl
 def test_shadowed_opencl_run_calls_every_op_and_agrees(tmp_path: Path) -> None:
-    opencl = pytest.importorskip("runners.executors.opencl")
-    try:
-        executor = opencl.OpenCLExecutor()
-    except opencl.ExecutorError as exc:
-        pytest.skip(f"no OpenCL device: {exc}")
+    executor = open_opencl()
     log = tmp_path / "shadow.jsonl"
     session = start_shadow(
         ShadowOptions(primary="rust", shadow="python", mode="sync", log_path=log)

@@ -23,6 +23,7 @@ from shadow.dispatcher import Dispatcher
 from shadow.log import read_events
 from shadow.replay_core import replay_event
 from t2_sidecar.errors import InvalidInputError
+from tests.conftest import load_backend
 from tests.core_strategies import measurement_sets, replay_samples, spaces
 from tests.shadow_faulty_t2 import TARGET as FAULTY
 
@@ -143,7 +144,7 @@ def test_wrong_backend_events_and_replay(
 
 
 def test_real_rust_panic_in_the_shadow_is_contained(tmp_path: Path) -> None:
-    pytest.importorskip("runners.rust_backend")
+    load_backend("rust")
     log = tmp_path / "shadow.jsonl"
     d = Dispatcher(FAULTY, primary="python", shadow="panicking_rust", mode="sync", log=log)
     ranking = d.wrap().rank_candidates(MEASUREMENTS, 1e-3, BaselineRule.original())
