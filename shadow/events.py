@@ -266,8 +266,10 @@ class Reporter:
             self.log.emit("divergence", fields)
         return fields
 
-    def summary(self, counters: Mapping[str, Any], *, mode: str) -> dict[str, Any]:
-        fields = {
+    def summary(
+        self, counters: Mapping[str, Any], *, mode: str, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
             "ts": utc_timestamp(),
             "run_id": self.run_id,
             "target": self.target,
@@ -276,6 +278,7 @@ class Reporter:
             "primary": {"name": self.primary.name, "version": self.primary.version},
             "shadow": {"name": self.shadow.name, "version": self.shadow.version},
             "counters": dict(counters),
+            **(extra or {}),
         }
         if self.log is not None:
             self.log.emit("run_summary", fields)

@@ -84,8 +84,10 @@ class FuzzConfig:
 
     ``max_examples`` is each op's budget of generated examples (shrinking not counted);
     ``seconds`` instead bounds the whole run (shared by the ops still hunting). ``seed``
-    makes the search reproducible (None: a random seed, reported and logged). The example
-    ``database`` (None: off) replays earlier failures first. ``accepted_signatures`` (the
+    makes the search reproducible and, as Hypothesis does, turns the example ``database``
+    off; without a seed, a ``database`` (None: off) is read (earlier failures first) and
+    written, and Hypothesis draws its own seeds; with neither, a seed is drawn and
+    reported. ``accepted_signatures`` (the
     gate's baseline) are known problems: counted, never reported. ``shrink_budget`` bounds
     the property calls spent shrinking each new problem. ``isolation`` is where the shadow
     runs (``process`` by default: a crashing port is a finding, not the end of the run),
@@ -125,11 +127,16 @@ class FuzzConfig:
 
 class ScopedDatabase(ExampleDatabase):
     """An example database seen through a key prefix, so many properties can share one
-    directory (or Redis) without replaying each other's examples."""
+    directory (or Redis) without replaying each other's examples.
 
-    def __init__(self, inner: ExampleDatabase, scope: str) -> None:
+    ``keep=True`` (the fuzzer's choice) never deletes: once a problem is known, the hunt
+    counts its examples as passing, and Hypothesis would then drop them from the database as
+    "fixed"; kept, they are tried first by the next run and by other workers."""
+
+    def __init__(self, inner: ExampleDatabase, scope: str, *, keep: bool = False) -> None:
         super().__init__()
         self.inner = inner
+        self.keep = keep
         self.prefix = hashlib.sha256(scope.encode()).digest()[:16]
 
     def save(self, key: bytes, value: bytes) -> None:
@@ -139,10 +146,14 @@ class ScopedDatabase(ExampleDatabase):
         return self.inner.fetch(self.prefix + key)
 
     def delete(self, key: bytes, value: bytes) -> None:
-        self.inner.delete(self.prefix + key, value)
+        if not self.keep:
+            self.inner.delete(self.prefix + key, value)
 
     def move(self, src: bytes, dest: bytes, value: bytes) -> None:
-        self.inner.move(self.prefix + src, self.prefix + dest, value)
+        if self.keep:
+            self.inner.save(self.prefix + dest, value)
+        else:
+            self.inner.move(self.prefix + src, self.prefix + dest, value)
 
 
 # ---------------------------------------------------------------------- findings & results
@@ -346,7 +357,13 @@ class Fuzzer:
         self.run_id = run_id or f"fuzz-{new_run_id()}"
         self.source = source
         self.progress = progress
-        self.seed = config.seed if config.seed is not None else random.getrandbits(32)
+        # An explicit seed makes the search reproducible and, by Hypothesis's design, turns
+        # the example database off. So: a given seed is used as is; without one, a run with
+        # a database is left to Hypothesis's own random seeds (it reads and writes the
+        # database), and a run without a database draws a seed and reports it.
+        self.seed: int | None = config.seed
+        if self.seed is None and config.database is None:
+            self.seed = random.getrandbits(32)
         self._runner = runner
         self._own_runner = runner is None
         self.reporter = Reporter(
@@ -410,7 +427,11 @@ class Fuzzer:
             }
             for r in results
         }
-        self.reporter.summary(counters, mode="fuzz")
+        self.reporter.summary(
+            counters,
+            mode="fuzz",
+            extra={"seed": self.seed, "isolation": self.config.isolation},
+        )
 
     # ------------------------------------------------------------------ fuzzing
 
@@ -734,14 +755,15 @@ class Fuzzer:
         budget: int,
     ) -> list[BaseException]:
         test = given(strategy)(prop)
-        database = self.config.database
+        database = self.config.database if self.seed is None else None
         if database is not None:
             # Ops share ``prop``'s source, so their examples would share one key: give each
             # (target, op, shadow) its own corner of the database.
             scope = f"{self.target.import_spec}|{op}|{self.pair.shadow_name}"
-            database = ScopedDatabase(database, scope)
+            database = ScopedDatabase(database, scope, keep=True)
         test = self.config.hypothesis_settings(budget, database)(test)
-        test = hypothesis.seed(self.seed + 7919 * round_no)(test)
+        if self.seed is not None:
+            test = hypothesis.seed(self.seed + 7919 * round_no)(test)
         try:
             with warnings.catch_warnings():
                 # Implementations' RuntimeWarnings (overflow on an extreme input) are noise

@@ -1,10 +1,10 @@
-"""``shadow fuzz``: differential fuzzing of a target's ops, with a summary table by op.
+"""``shadow fuzz``: hunt every distinct divergence of a target's ops (or of a ``--pair``).
 
-Why a command of its own (the gate also fuzzes): developers want to fuzz longer, with a
-random seed and Hypothesis' example database (so a failure found once is tried first next
-time), one op at a time, while the gate must be fixed and derandomized. Findings are
-written as ``divergence`` events (``source: "fuzz"``) to ``--log``; each comes with its
-``shadow replay`` command, and ``shadow replay LOG --call ID --save`` pins it in the corpus.
+Why a command of its own (the gate also fuzzes): developers want to fuzz longer, with other
+seeds, one op at a time, or with an example database shared by a fleet, while the gate is
+fixed. Each run prints its seed; findings are written as ``divergence`` events (``source:
+"fuzz"``) to ``--log``, each with its ``shadow replay`` command, and ``shadow replay LOG
+--call ID --save`` pins it in the corpus.
 
 Exit status: 0 nothing diverged, 1 findings, 2 could not check (usage error, target not
 loadable, fuzzing itself failed).
@@ -20,7 +20,6 @@ from shadow.commands._common import add_target_options, chosen_ops, target_or_no
 from shadow.terminal import make_console, print_table
 
 DEFAULT_LOG = Path("reports/fuzz.jsonl")
-DEFAULT_DATABASE = Path(".hypothesis/shadow-fuzz")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -78,11 +77,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     db.add_argument(
         "--database",
         type=Path,
-        default=DEFAULT_DATABASE,
+        default=None,
         metavar="DIR",
-        help=f"example database (default {DEFAULT_DATABASE})",
+        help="an example database to read (earlier failures first) and write; the search "
+        "then uses random seeds, since a fixed seed turns the database off",
     )
-    db.add_argument("--no-database", action="store_true", help="do not save or replay examples")
+    db.add_argument("--no-database", action="store_true", help="no example database (the default)")
     return p
 
 
@@ -111,7 +111,14 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"shadow fuzz: {exc.args[0]}", highlight=False, markup=False)
         return 2
     ops = chosen_ops(args)
-    database = None if args.no_database else DirectoryBasedExampleDatabase(args.database)
+    if args.database is not None and args.seed is not None:
+        console.print(
+            "shadow fuzz: --seed and --database exclude each other (a fixed seed turns the "
+            "example database off)",
+            markup=False,
+        )
+        return 2
+    database = None if args.database is None else DirectoryBasedExampleDatabase(args.database)
     config = FuzzConfig(
         max_examples=args.examples or (200 if args.seconds is None else 10**9),
         seconds=args.seconds,
@@ -145,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         console.print(
             f"shadow fuzz: {target.import_spec} ({pair.primary_name} vs {pair.shadow_name}), "
-            f"seed {fuzzer.seed}, isolation {config.isolation}, "
+            f"seed {fuzzer.seed if fuzzer.seed is not None else 'random (example database)'}, "
+            f"isolation {config.isolation}, "
             + (f"{args.seconds:g} s" if args.seconds else f"{config.max_examples} examples/op"),
             highlight=False,
             markup=False,
@@ -207,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     errors = sum(len(r.errors) for r in report.results)
     console.print(
         f"shadow fuzz: {problems} distinct problem(s), {errors} error(s), "
-        f"{sum(r.examples for r in report.results)} examples, seed {report.seed}; "
+        f"{sum(r.examples for r in report.results)} examples, "
+        f"seed {report.seed if report.seed is not None else 'random'}; "
         f"events: {args.log}",
         highlight=False,
         markup=False,
