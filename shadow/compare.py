@@ -33,7 +33,13 @@ from deepdiff import DeepDiff
 from deepdiff.operator import BaseOperator
 
 from shadow.outcome import Outcome as Outcome  # re-exported: older imports use compare.Outcome
-from shadow.outcome import error_attr, error_identity, error_type
+from shadow.outcome import (
+    error_attr,
+    error_identity,
+    error_message,
+    error_type,
+    present_attrs,
+)
 
 Status = Literal["match", "tolerated", "diverged"]
 Change = Literal["value", "type", "order", "length", "missing", "extra", "nan", "zero_sign"]
@@ -253,13 +259,10 @@ def compare_errors(pe: BaseException, se: BaseException, policy: ComparePolicy) 
 def error_summary(exc: BaseException, attrs: Sequence[str] = ("code", "field")) -> str:
     """``Class(code, field)`` or ``Class: message`` when the error has no such attributes."""
     name = error_type(exc).rsplit(".", 1)[-1]
-    values = [str(v) for v in (error_attr(exc, a) for a in attrs) if v is not None]
+    values = [str(v) for _, v in present_attrs(exc, attrs)]
     if values:
         return f"{name}({', '.join(values)})"
-    try:
-        message = str(exc)
-    except BaseException:
-        message = ""
+    message = error_message(exc)
     if len(message) > 160:
         message = message[:157] + "..."
     return f"{name}: {message}" if message else name

@@ -433,14 +433,11 @@ class Dispatcher(Generic[P]):
                     raise KeyboardInterrupt
 
     def _shadow_and_judge(
-        self,
-        state: _OpState,
-        p: Outcome,
-        prepared: Prepared,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        shadow: Outcome | None,
+        self, state: _OpState, p: Outcome, prepared: Prepared, *call: Any
     ) -> tuple[Judgement | None, list[dict[str, Any]]]:
+        """Run the shadow (unless the fast path already did) and judge the call; ``call``
+        is ``(args, kwargs, shadow outcome or None)``."""
+        args, kwargs, shadow = call
         assert self.runner is not None
         if shadow is not None:
             s = shadow

@@ -137,6 +137,26 @@ def error_attr(exc: BaseException, attr: str) -> Any:
         return None
 
 
+def error_message(exc: BaseException) -> str:
+    """``str(exc)``, or "" when that raises (a hostile ``__str__`` must not escape)."""
+    if isinstance(exc, RemoteError):
+        return exc.info.message
+    try:
+        return str(exc)
+    except BaseException:
+        return ""
+
+
+def present_attrs(exc: BaseException, attrs: Sequence[str]) -> list[tuple[str, Any]]:
+    """The ``(name, value)`` of each of ``attrs`` the error has (not None)."""
+    out = []
+    for a in attrs:
+        v = error_attr(exc, a)
+        if v is not None:
+            out.append((a, v))
+    return out
+
+
 def error_identity(exc: BaseException, attrs: Sequence[str]) -> tuple[Any, ...]:
     """What makes two errors "the same" for parity: qualified type plus the given attributes."""
     return (error_type(exc), *(error_attr(exc, a) for a in attrs))
@@ -197,7 +217,9 @@ __all__ = [
     "RemoteError",
     "error_attr",
     "error_identity",
+    "error_message",
     "error_type",
     "is_fatal",
+    "present_attrs",
     "qualified_name",
 ]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shadow.compare import DiffEntry
-from shadow.outcome import Fault, Outcome, error_attr, error_type
+from shadow.outcome import Fault, Outcome, error_message, error_type, present_attrs
 
 _INDEX = re.compile(r"\[\d+\]")
 _KEYED = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)=[^\]]*\]")
@@ -61,17 +61,10 @@ def normalize_message(message: str, limit: int = 120) -> str:
 def error_key(exc: BaseException, attrs: Sequence[str]) -> str:
     """An error's identity as text: ``pkg.InvalidInputError(code=range, field=space.w[*])``."""
     name = error_type(exc)
-    values = []
-    for a in attrs:
-        v = error_attr(exc, a)
-        if v is not None:
-            values.append(f"{a}={normalize_path(str(v))}")
+    values = [f"{a}={normalize_path(str(v))}" for a, v in present_attrs(exc, attrs)]
     if values:
         return f"{name}({', '.join(values)})"
-    try:
-        message = str(exc)
-    except BaseException:
-        message = ""
+    message = error_message(exc)
     return f"{name}: {normalize_message(message)}" if message else name
 
 
