@@ -152,7 +152,7 @@ def ops_chart(review: Review, colours: OpColours) -> Chart | None:
     for i, o in enumerate(shown):
         y = top + i * row
         w = max(o.divergences * scale, 1.5)
-        critical = f", {o.critical:,} critical" if o.critical else ", none critical"
+        critical = f" ({o.critical:,} critical)" if o.critical else " (none critical)"
         body.append(
             f'<g class="bar" data-op="{_text(o.op)}">'
             f"<title>{_text(o.op)}: {o.divergences:,} events{critical}</title>"

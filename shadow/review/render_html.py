@@ -148,7 +148,9 @@ _JS = """
   function fromHash() {
     var h = location.hash;
     if (h.indexOf("=") >= 0 || !h) { state = parse(h); apply(); return; }
-    var target = document.getElementById(decodeURIComponent(h.slice(1)));
+    var id;
+    try { id = decodeURIComponent(h.slice(1)); } catch (err) { return; }
+    var target = document.getElementById(id);
     if (target && target.tagName === "DETAILS") { target.open = true; }
   }
   form.addEventListener("input", function () {
@@ -431,7 +433,11 @@ def _durations(review: Review, colours: OpColours) -> str:
     if not timed:
         return ""
     pair = _single_pair(review)
-    p, s = (escape(pair[0]), escape(pair[1])) if pair else ("primary", "shadow")
+    p, s = (
+        (f"<br><small>{escape(pair[0])}</small>", f"<br><small>{escape(pair[1])}</small>")
+        if pair
+        else ("", "")
+    )
     rows = []
     for o in timed:
         d = o.durations
@@ -452,10 +458,10 @@ def _durations(review: Review, colours: OpColours) -> str:
         [
             "op",
             "timed events",
-            f"primary median<br><small>{p}</small>",
-            f"primary p95<br><small>{p}</small>",
-            f"shadow median<br><small>{s}</small>",
-            f"shadow p95<br><small>{s}</small>",
+            f"primary median{p}",
+            f"primary p95{p}",
+            f"shadow median{s}",
+            f"shadow p95{s}",
             "ratio median<br><small>shadow / primary</small>",
             "ratio p95<br><small>shadow / primary</small>",
         ],
