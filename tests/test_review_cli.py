@@ -173,7 +173,7 @@ def test_hostile_json_never_crashes_and_is_reported(
     assert group0 is not None
     firsts = {g["first_seen"] for g in doc["groups"]} | {g["last_seen"] for g in doc["groups"]}
     assert "0001-01-01T00:00:00.000000Z" in firsts and "9999-12-31T23:59:59.999999Z" in firsts
-    for name in ("review.md", "review.html", "review.png"):
+    for name in ("review.md", "review.html", "review.json"):
         assert (out / name).stat().st_size > 0
     md = (out / "review.md").read_text()
     assert "Bad fields" in md

@@ -66,7 +66,7 @@ def test_million_events_exact_groups_bounded_memory(tmp_path: Path) -> None:
         assert rates[op]["sampled"] == sampled
         assert rates[op]["divergence_rate"] == pytest.approx(exp.diverged[op] / sampled)
     assert len(doc["timeline"]["buckets"]) <= 240
-    assert peak_rss_mb < 500, "RSS includes the interpreter, DuckDB and matplotlib"
+    assert peak_rss_mb < 500, "RSS includes the interpreter and DuckDB"
 
 
 def test_python_allocations_do_not_grow_with_the_log(tmp_path: Path) -> None:

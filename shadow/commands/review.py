@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="group logged divergences and write Markdown, JSON and HTML reports",
         description=(
             "Read shadow logs (files, globs, directories, .gz) with DuckDB, group divergence "
-            "events by signature and write review.md, review.json, review.html and review.png."
+            "events by signature and write review.md, review.json, review.html and review.svg."
         ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,7 +1,7 @@
 """Divergence review: stream shadow logs, group events into problems, write reports.
 
 Generic on purpose (never imports ``runners``): it reads only the event schema of
-``docs/events.md``.  Rendering modules import matplotlib lazily; import them directly.
+``docs/events.md``.  The reports (:mod:`shadow.review.report`) need no plotting library.
 """
 
 from shadow.review.groups import Group, OpStats, Reproducer, Review, ReviewBuilder, review_logs
