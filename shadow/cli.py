@@ -7,13 +7,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS: tuple[str, ...] = ("review", "replay", "fuzz", "gate")
+SUBCOMMANDS: tuple[str, ...] = ("review", "replay", "fuzz", "gate", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shadow",
-        description="Review, replay, fuzz and gate divergences between two implementations.",
+        description="Review, replay, fuzz, gate and verify divergences between two implementations.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
