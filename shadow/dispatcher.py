@@ -252,8 +252,9 @@ class Dispatcher(Generic[P]):
             log=self.log,
         )
         self._inline = isolation == "thread" and timeout_s is None and mode != "async"
-        for state in self._states.values():
-            state.sync_call = self._make_sync_call(state)
+        if self.runner is not None:  # off mode calls the primary (or its recorder) directly
+            for state in self._states.values():
+                state.sync_call = self._make_sync_call(state)
         self._queue: queue.Queue[Any] | None = None
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0

@@ -708,10 +708,15 @@ Progress = Callable[[int, int], None]
 """Called with (calls done, calls in all) as chunks finish (inline runs only)."""
 
 
-def _chunks(scans: Sequence[RecordingScan], settings: Settings, workers: int) -> list[Chunk]:
-    total = sum(s.calls for s in scans)
-    size = CHUNK_MAX if workers == 1 else math.ceil(total / (workers * 4))
-    size = max(CHUNK_MIN, min(CHUNK_MAX, size))
+def _chunks(
+    scans: Sequence[RecordingScan], settings: Settings, workers: int, size: int | None
+) -> list[Chunk]:
+    """Calls cut into chunks of ``size`` (default: about four per worker, within
+    :data:`CHUNK_MIN` .. :data:`CHUNK_MAX`), never across files."""
+    if size is None:
+        total = sum(s.calls for s in scans)
+        size = CHUNK_MAX if workers == 1 else math.ceil(total / (workers * 4))
+        size = max(CHUNK_MIN, min(CHUNK_MAX, size))
     chunks: list[Chunk] = []
     index = 0
     for scan in scans:
@@ -739,6 +744,7 @@ def run_verify(
     replay_target: str | None = None,
     sys_path: Sequence[str] = (),
     progress: Progress | None = None,
+    chunk_size: int | None = None,
 ) -> VerifyResult:
     """Verify ``paths`` against ``shadow`` (the target's default shadow when None).
 
@@ -789,7 +795,9 @@ def run_verify(
             EventLog(log).close()
         except OSError as exc:
             raise VerifyError(f"cannot write the event log {log}: {_reason(exc)}") from None
-    chunks = _chunks(scans, settings, workers)
+    if chunk_size is not None and chunk_size < 1:
+        raise VerifyError(f"chunk_size must be at least 1, got {chunk_size}")
+    chunks = _chunks(scans, settings, workers, chunk_size)
     for scan in scans:
         scan.offsets = []  # the chunks hold what is needed
     results = _run_chunks(chunks, target, workers, scheduler, progress, total)
