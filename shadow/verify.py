@@ -773,7 +773,9 @@ def run_verify(
     try:
         shadow_impl = implementation_of(target.make(shadow_name), shadow_name)
     except Exception as exc:
-        raise VerifyError(f"cannot build the shadow implementation {shadow_name!r}: {exc}") from None
+        raise VerifyError(
+            f"cannot build the shadow implementation {shadow_name!r}: {exc}"
+        ) from None
     scans = [_scan(Path(p), target, explicit_target) for p in paths]
     total = sum(s.calls for s in scans)
     if total == 0:

@@ -112,7 +112,12 @@ def markdown_summary(result: VerifyResult) -> str:
     ]
     if result.log is not None:
         lines.append(f"- events: `{result.log}` (`shadow review {result.log}`)")
-    lines += ["", "## Recordings", "", "| recording | lines | calls | skipped lines | recorder said |"]
+    lines += [
+        "",
+        "## Recordings",
+        "",
+        "| recording | lines | calls | skipped lines | recorder said |",
+    ]
     lines.append("| --- | ---: | ---: | --- | --- |")
     for scan in result.scans:
         skipped = ", ".join(f"{w} {n}" for w, n in sorted(scan.skipped.items())) or "-"

@@ -98,9 +98,7 @@ def test_a_recorded_search_keeps_every_call_exactly(
     record = tmp_path / "rec.jsonl"
     other = "rust" if primary == "python" else "python"
     session = start_shadow(
-        ShadowOptions(
-            primary=primary, shadow=other, log_path=tmp_path / "s.jsonl", record=record
-        )
+        ShadowOptions(primary=primary, shadow=other, log_path=tmp_path / "s.jsonl", record=record)
     )
     run_search(executor.defaults.to_config(), session.backend, executor)
     report = session.close()

@@ -196,11 +196,11 @@ def test_two_workers_give_the_same_result_as_one(recording: Path, tmp_path: Path
         assert {i for i, _ in found} == ids
     one, two = results
     assert one.tallies == two.tallies and one.exit_code == two.exit_code == 1
-    strip = [
-        [(f.index, f.op, f.kind, f.severity, f.signature) for f in r.found] for r in results
-    ]
+    strip = [[(f.index, f.op, f.kind, f.severity, f.signature) for f in r.found] for r in results]
     assert strip[0] == strip[1]
-    assert [(g.signature, g.count) for g in one.groups] == [(g.signature, g.count) for g in two.groups]
+    assert [(g.signature, g.count) for g in one.groups] == [
+        (g.signature, g.count) for g in two.groups
+    ]
 
 
 def test_the_cli_with_two_workers(
@@ -258,7 +258,7 @@ def _bad(kind: str, recording: Path, tmp_path: Path) -> Path:
     if kind == "empty":
         path.write_bytes(b"")
     elif kind == "garbage":
-        path.write_bytes(b"not json\n{\"schema\":\"shadow.event/1\",\"event\":\"ca\n\n")
+        path.write_bytes(b'not json\n{"schema":"shadow.event/1","event":"ca\n\n')
     elif kind == "divergence_log":
         path.write_bytes(orjson.dumps({"schema": "shadow.event/1", "event": "run_summary"}) + b"\n")
     elif kind == "other_target":

@@ -224,4 +224,6 @@ def _print(console: Any, result: Any, args: argparse.Namespace) -> None:
     )
     passed = result.checked - result.diverged_calls
     # The plain closing line CI tools read.
-    print(f"verify: {passed} passed, {result.diverged_calls} failed, {result.unchecked_total} not run")
+    print(
+        f"verify: {passed} passed, {result.diverged_calls} failed, {result.unchecked_total} not run"
+    )
