@@ -5,6 +5,8 @@ be unusable is a one-line exit 2, never a pass."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,8 +16,9 @@ import orjson
 import pytest
 
 from runners.executors.recorded import RecordedExecutor
+from runners.reference import PythonBackend
 from runners.search import run_search
-from runners.shadow_t2 import TARGET, ShadowOptions, start_shadow
+from runners.shadow_t2 import TARGET, ShadowOptions, make_target, start_shadow
 from runners.types import GateThresholds
 from shadow.cli import main as shadow_main
 from shadow.dispatcher import Dispatcher
@@ -27,6 +30,32 @@ from tests.runner_helpers import fixture_names
 pytest.importorskip("runners.rust_backend")
 
 FAULTY = "tests.shadow_faulty_t2:TARGET"
+
+
+class MutatingRank(PythonBackend):
+    """Right answers, but reverses the measurements it was given (mutated_input)."""
+
+    name = "mutating_rank"
+
+    def rank_candidates(self, measurements, *args, **kwargs):  # type: ignore[no-untyped-def]
+        ranking = super().rank_candidates(measurements, *args, **kwargs)
+        measurements.reverse()
+        return ranking
+
+
+class NudgedStats(PythonBackend):
+    """Statistics one ULP off: within ``summarize``'s tolerance, so tolerated."""
+
+    name = "nudged_stats"
+
+    def summarize(self, samples):  # type: ignore[no-untyped-def]
+        stats = super().summarize(samples)
+        return dataclasses.replace(stats, mean=math.nextafter(stats.mean, math.inf))
+
+
+LOCAL = make_target(
+    "tests.test_verify:LOCAL", {"mutating_rank": MutatingRank, "nudged_stats": NudgedStats}
+)
 
 
 def _searches(fixtures_dir: Path, options: ShadowOptions) -> None:
@@ -48,6 +77,8 @@ def recording(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> P
     _searches(fixtures_dir, ShadowOptions(mode="off", record=record))
     with Dispatcher(TARGET, primary="python", mode="off", record=record) as d:
         backend = d.wrap()
+        for samples in ([1.0, 2.0, 4.0], [0.1, 0.7, 0.2, 0.9], [3.0]):
+            backend.summarize(samples)
         for bad in (
             lambda: backend.summarize([]),
             lambda: backend.summarize([1.0, float("nan")]),
@@ -94,8 +125,7 @@ def test_the_recording_passes_against_the_rust_build(
     assert out.splitlines()[-1] == f"verify: {calls} passed, 0 failed, 0 not run"
     assert "on rust 1.0.0" in out and "recorded by python" in out
     for op in TARGET.ops:
-        if op != "summarize":  # the searches compute no statistics: only the bad calls
-            assert f"ok verify/{op}: " in out
+        assert f"ok verify/{op}: " in out
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert (suite.get("failures"), suite.get("errors")) == ("0", "0")
     assert int(suite.get("tests") or 0) == len(TARGET.ops)
@@ -157,6 +187,31 @@ def test_a_wrong_shadow_fails_with_the_groups_a_live_run_finds(
     assert f"--target {FAULTY}" in out  # the replay command names the target
     failed = ET.parse(tmp_path / "junit.xml").getroot()
     assert failed.get("failures") == "1"
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_a_shadow_that_mutates_its_input_is_found(
+    recording: Path, isolation: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = verify(
+        capsys, tmp_path, str(recording), "--target", "tests.test_verify:LOCAL",
+        "--shadow", "mutating_rank", "--isolation", isolation,
+    )  # fmt: skip
+    assert code == 1, out
+    events = divergences(tmp_path / "verify.jsonl")
+    assert {(e["op"], e["kind"]) for e in events} == {("rank_candidates", "mutated_input")}
+    assert all(d["path"].startswith("input") for e in events for d in e["diff"])
+
+
+def test_drift_within_the_policy_is_tolerated_not_failed(
+    recording: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = verify(
+        capsys, tmp_path, str(recording), "--target", "tests.test_verify:LOCAL",
+        "--shadow", "nudged_stats", "--isolation", "thread",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "ok verify/summarize: 5 calls, 2 matched, 3 within tolerance" in out
 
 
 def test_a_verify_event_replays_like_any_other(
