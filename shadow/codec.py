@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
-import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
@@ -134,18 +133,29 @@ class TypedCodec:
         raise CodecError(f"cannot decode {sorted(data)!r}")
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_INIT_SPLIT: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
     """A dataclass's field names, looked up once per class (``dataclasses.fields`` builds a
     new tuple on every call, a large share of encoding and decoding a record)."""
-    return tuple(f.name for f in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
-@functools.cache
 def _init_split(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Field names passed to ``__init__``, and those set after (``init=False``)."""
-    fields = dataclasses.fields(cls)
-    return tuple(f.name for f in fields if f.init), tuple(f.name for f in fields if not f.init)
+    split = _INIT_SPLIT.get(cls)
+    if split is None:
+        fields = dataclasses.fields(cls)
+        split = _INIT_SPLIT[cls] = (
+            tuple(f.name for f in fields if f.init),
+            tuple(f.name for f in fields if not f.init),
+        )
+    return split
 
 
 def _build(cls: type, values: dict[str, Any]) -> Any:
