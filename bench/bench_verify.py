@@ -76,15 +76,21 @@ def make_recording(folder: Path, calls: int) -> Path:
     return out
 
 
-def direct_loop(recording: Path) -> tuple[float, int]:
-    """Seconds to call the Rust backend on every recorded input, decoded beforehand."""
+def direct_loop(recording: Path) -> tuple[float, float, int]:
+    """Seconds to call the Rust backend on every recorded input decoded beforehand (the
+    floor), and to decode each input then call (the floor of any verifier that reads
+    inputs from JSON)."""
     rust = get_backend("rust")
+    encoded = []
     decoded = []
     for event in read_events(recording):
         if event["event"] == "call":
+            fn = getattr(rust, event["op"])
             args, kwargs = CODEC.decode(event["input"])
-            decoded.append((getattr(rust, event["op"]), args, kwargs))
-    best = float("inf")
+            encoded.append((fn, event["input"]))
+            decoded.append((fn, args, kwargs))
+    best = with_decoding = float("inf")
+    decode = CODEC.decode
     for _ in range(3):
         t0 = time.perf_counter()
         for fn, args, kwargs in decoded:
@@ -93,7 +99,15 @@ def direct_loop(recording: Path) -> tuple[float, int]:
             except ValueError:
                 pass
         best = min(best, time.perf_counter() - t0)
-    return best, len(decoded)
+        t0 = time.perf_counter()
+        for fn, data in encoded:
+            args, kwargs = decode(data)
+            try:  # noqa: SIM105
+                fn(*args, **kwargs)
+            except ValueError:
+                pass
+        with_decoding = min(with_decoding, time.perf_counter() - t0)
+    return best, with_decoding, len(decoded)
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -107,8 +121,12 @@ def bench_verify(folder: Path, calls: int) -> None:
     recording = make_recording(folder, calls)
     size = recording.stat().st_size / 2**20
     print(f"recording: {calls} calls, {size:.1f} MiB, made in {time.perf_counter() - t0:.1f} s")
-    direct, n = direct_loop(recording)
+    direct, decoding, n = direct_loop(recording)
     print(f"direct Rust calls on decoded inputs   {direct:8.3f} s   {n / direct:10.0f} calls/s")
+    print(
+        f"decode each input, then call          {decoding:8.3f} s   {n / decoding:10.0f} calls/s"
+        f"   ratio to direct {decoding / direct:6.1f}x"
+    )
     for isolation, workers in (("thread", 1), ("process", 1), ("process", 2)):
         t0 = time.perf_counter()
         r = run_verify(
@@ -124,7 +142,8 @@ def bench_verify(folder: Path, calls: int) -> None:
         assert r.exit_code == 0 and r.checked == n, (r.exit_code, r.checked, r.unchecked)
         print(
             f"verify {isolation:<7} x{workers} worker(s)       {seconds:8.3f} s   "
-            f"{n / seconds:10.0f} calls/s   ratio to direct {seconds / direct:6.1f}x"
+            f"{n / seconds:10.0f} calls/s   ratio to direct {seconds / direct:6.1f}x, "
+            f"to decode+call {seconds / decoding:5.1f}x"
         )
 
 
@@ -158,13 +177,17 @@ def bench_recording(folder: Path, repeats: int) -> None:
     ):
         best = min(times[with_]) / min(times[without])
         median = statistics.median(times[with_]) / statistics.median(times[without])
-        print(f"ratio {with_} / {without}: best {best:.3f}, median {median:.3f}")
+        per_call = (min(times[with_]) - min(times[without])) / calls * 1e6
+        print(
+            f"ratio {with_} / {without}: best {best:.3f}, median {median:.3f} "
+            f"({per_call:+.0f} us per recorded call, best against best)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100_000, help="recorded calls to verify")
-    parser.add_argument("--repeats", type=int, default=30, help="runs of each search variant")
+    parser.add_argument("--repeats", type=int, default=60, help="runs of each search variant")
     parser.add_argument("--quick", action="store_true", help="10,000 calls, 10 runs")
     args = parser.parse_args()
     calls, repeats = (10_000, 10) if args.quick else (args.calls, args.repeats)
