@@ -77,6 +77,7 @@ UNCHECKED_REASONS: Final[Mapping[str, str]] = {
     "bad_input": "input blob missing, altered or unreadable",
     "undecodable_input": "input the op's codec cannot decode",
     "no_outcome": "recorded without a usable outcome",
+    "bad_value": "value blob missing, altered or unreadable",
     "undecodable_value": "value the op's codec cannot decode",
     "not_sendable": "input cannot be sent to the shadow",
     "shadow_unavailable": "shadow refused the call (too many hung calls)",
@@ -532,8 +533,8 @@ class _ChunkRun:
         elif outcome == "returned" and "value_error" not in event:
             try:
                 value_json = load_value(event, self.chunk.path)
-            except Exception as exc:
-                self.skip(index, event, op, "undecodable_value", _reason(exc))
+            except (OSError, ValueError) as exc:
+                self.skip(index, event, op, "bad_value", _reason(exc))
                 return None
             recorded = Outcome(None, None, duration_s)
             return _Call(index, event, op, encoded, args, kwargs, recorded, value_json, False)

@@ -53,8 +53,19 @@ class NudgedStats(PythonBackend):
         return dataclasses.replace(stats, mean=math.nextafter(stats.mean, math.inf))
 
 
+class FloatCount(PythonBackend):
+    """``count`` as 3.0 instead of 3: equal numbers, different types (type-strict)."""
+
+    name = "float_count"
+
+    def summarize(self, samples):  # type: ignore[no-untyped-def]
+        stats = super().summarize(samples)
+        return dataclasses.replace(stats, count=float(stats.count))
+
+
 LOCAL = make_target(
-    "tests.test_verify:LOCAL", {"mutating_rank": MutatingRank, "nudged_stats": NudgedStats}
+    "tests.test_verify:LOCAL",
+    {"mutating_rank": MutatingRank, "nudged_stats": NudgedStats, "float_count": FloatCount},
 )
 
 
@@ -212,6 +223,20 @@ def test_drift_within_the_policy_is_tolerated_not_failed(
     )  # fmt: skip
     assert code == 0, out
     assert "ok verify/summarize: 5 calls, 2 matched, 3 within tolerance" in out
+
+
+def test_comparison_is_type_strict(
+    recording: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = verify(
+        capsys, tmp_path, str(recording), "--target", "tests.test_verify:LOCAL",
+        "--shadow", "float_count", "--isolation", "thread",
+    )  # fmt: skip
+    assert code == 1, out
+    events = divergences(tmp_path / "verify.jsonl")
+    assert len(events) == 3  # the three statistics; the two rejected inputs still agree
+    assert {(e["op"], e["kind"]) for e in events} == {("summarize", "value_mismatch")}
+    assert {d["path"] for e in events for d in e["diff"]} == {"root.count"}
 
 
 def test_a_verify_event_replays_like_any_other(
@@ -424,7 +449,8 @@ def test_blobs_are_read_and_checked(capsys: pytest.CaptureFixture[str], tmp_path
         blob.write_bytes(blob.read_bytes().replace(b"tile8", b"tile9"))
     code, out, _ = verify(capsys, tmp_path, str(moved / "big.jsonl"), "--isolation", "thread")
     assert code == 2
-    assert "not checked: 1 call(s): value the op's codec cannot decode" in out
+    assert "not checked: 1 call(s): value blob missing, altered or unreadable" in out
+    assert "does not match its sha256 name" in out
     assert "not checked: 1 call(s): input blob missing, altered or unreadable" not in out
 
 

@@ -3,7 +3,7 @@ primary answered when they were recorded.
 
 Exit status: 0 every recorded call was checked and none diverged; 1 a call diverged; 2 could
 not check (usage error, target or shadow not loadable, a recording missing, unreadable, of
-another target, or with no call in it, or calls that could not be checked).
+another target, or with no call in it, or calls that could not be checked); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -167,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except DistributedUnavailable as exc:
         return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("shadow verify: interrupted; nothing was reported", file=sys.stderr)
+        return 130
     except OSError as exc:
         return _fail(f"cannot run: {exc.strerror or exc}")
     except Exception as exc:  # a worker that could not start its shadow, a lost cluster
