@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import atexit
 import math
-import pickle
 import sys
 import time
 from collections import Counter
@@ -450,10 +449,6 @@ class _Call:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     recorded: Outcome
-    """The primary's recorded outcome; for a returned value, its ``value`` is only set once
-    :attr:`value_json` was decoded (see :meth:`_ChunkRun.judge`)."""
-    value_json: Any = None
-    decoded: bool = True
     prepared: Prepared | None = None
 
 
@@ -536,8 +531,12 @@ class _ChunkRun:
             except (OSError, ValueError) as exc:
                 self.skip(index, event, op, "bad_value", _reason(exc))
                 return None
-            recorded = Outcome(None, None, duration_s)
-            return _Call(index, event, op, encoded, args, kwargs, recorded, value_json, False)
+            try:
+                value = _decode_value(codec, value_json)
+            except Exception as exc:
+                self.skip(index, event, op, "undecodable_value", _reason(exc))
+                return None
+            recorded = Outcome(value, None, duration_s)
         else:
             why = event.get("value_error") or f"outcome {outcome!r}"
             self.skip(index, event, op, "no_outcome", str(why))
@@ -585,27 +584,11 @@ class _ChunkRun:
             return out
 
     def judge(self, call: _Call, shadow: Outcome) -> None:
-        """Judge one call with :meth:`Judge.judge`, except when the shadow's value encodes to
-        exactly the recorded JSON and its input is unchanged: that is a match whatever the
-        policy (the judge's own first test is strict equality, and the op's codec tells
-        types apart), and skips decoding the recorded value."""
-        check_input = shadow.input_after is not None and not self._unchanged(call, shadow)
-        if not call.decoded and not check_input and self._same_encoding(call, shadow):
-            t = self.tally(call.op)
-            t.calls += 1
-            t.matched += 1
-            return
-        if not call.decoded:
-            try:
-                value = _decode_value(self.ctx.target.codec_for(call.op), call.value_json)
-            except Exception as exc:
-                self.skip(call.index, call.event, call.op, "undecodable_value", _reason(exc))
-                return
-            call.recorded = Outcome(value, None, call.recorded.duration_s)
-            call.decoded = True
+        """Judge one call as a live one is: :meth:`Judge.judge` on the recorded outcome and
+        the shadow's, with both inputs when the shadow may have changed its own."""
         judge = self.ctx.judges[call.op]
-        if check_input:
-            assert call.prepared is not None and shadow.input_after is not None
+        if shadow.input_after is not None and not is_atomic_input(call.args, call.kwargs):
+            assert call.prepared is not None
             pristine = self.ctx.runner.snapshot(call.prepared)
             judgement = judge.judge(
                 call.recorded, shadow, primary_input=pristine, shadow_input=shadow.input_after
@@ -651,28 +634,6 @@ class _ChunkRun:
                     str(fields.get("replay", "")),
                 )
             )
-
-    def _unchanged(self, call: _Call, shadow: Outcome) -> bool:
-        """Whether the shadow's input after the call is, byte for byte, the input it was
-        sent (a cheap check before the structural one: equal pickles are equal inputs)."""
-        if is_atomic_input(call.args, call.kwargs):
-            return True
-        payload = call.prepared.payload if call.prepared is not None else None
-        if payload is None or shadow.input_after is None:
-            return False
-        try:
-            return pickle.dumps(shadow.input_after, protocol=pickle.HIGHEST_PROTOCOL) == payload
-        except Exception:
-            return False
-
-    def _same_encoding(self, call: _Call, shadow: Outcome) -> bool:
-        if shadow.error is not None or shadow.fault is not None:
-            return False
-        try:
-            encoded = self.ctx.target.codec_for(call.op).encode_value(shadow.value)
-            return bool(orjson.dumps(encoded) == orjson.dumps(call.value_json))
-        except Exception:
-            return False
 
     def reporter(self, event: Mapping[str, Any]) -> Reporter:
         """One per recorded implementation (a recording may hold several)."""

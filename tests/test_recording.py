@@ -87,7 +87,7 @@ def toy_dispatcher(path: Any, *, mode: str = "off", **kwargs: Any) -> tuple[Disp
 # ---------------------------------------------------------------------------- T2: real calls
 
 
-@pytest.mark.parametrize("name", fixture_names()[:1])
+@pytest.mark.parametrize("name", fixture_names())
 @pytest.mark.parametrize("primary", ["python", "rust"])
 def test_a_recorded_search_keeps_every_call_exactly(
     name: str, primary: str, fixtures_dir: Path, tmp_path: Path
