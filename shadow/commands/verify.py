@@ -61,7 +61,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "  shadow verify reports/record.jsonl                 # the project's shadow\n"
             "  shadow verify rec/*.jsonl --workers 2              # in parallel\n"
             "  shadow verify rec.jsonl --shadow rust --isolation thread\n"
-            "  shadow verify rec.jsonl --scheduler tcp://10.0.0.5:8786 --workers 8"
+            "  shadow verify rec.jsonl --scheduler tcp://scheduler:8786 --workers 8"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
