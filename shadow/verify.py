@@ -615,15 +615,14 @@ class _ChunkRun:
             "recorded_run_id": call.event.get("run_id"),
             "recorded_ts": call.event.get("ts"),
         }
-        for i, d in enumerate(judgement.divergences):
-            event_id = call_id if i == 0 else f"{call_id}.{i + 1}"
+        for d in judgement.divergences:  # a call that diverges twice: two events, one id
             fields = reporter.divergence(
-                judgement, d, None, encoded_input=call.encoded, call_id=event_id, extra=extra
+                judgement, d, None, encoded_input=call.encoded, call_id=call_id, extra=extra
             )
             self.found.append(
                 Found(
                     call.index,
-                    event_id,
+                    call_id,
                     self.chunk.path,
                     recorded_call_id if isinstance(recorded_call_id, str) else None,
                     call.op,
