@@ -7,14 +7,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS: tuple[str, ...] = ("review", "query", "export", "replay", "fuzz", "gate")
+SUBCOMMANDS: tuple[str, ...] = ("review", "query", "export", "replay", "fuzz", "gate", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shadow",
         description=(
-            "Review, query, export, replay, fuzz and gate divergences between two implementations."
+            "Compare two implementations call by call: review, query and export divergence "
+            "logs, replay a call, fuzz, gate, and verify a build against a recording."
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -94,8 +94,8 @@ class TypedCodec:
         name = self._names.get(t)
         if name is not None:
             out: dict[str, JSON] = {"$type": name}
-            for f in dataclasses.fields(value):
-                out[f.name] = self.encode_value(getattr(value, f.name), lenient=lenient)
+            for field_name in _field_names(t):
+                out[field_name] = self.encode_value(getattr(value, field_name), lenient=lenient)
             return out
         if lenient:
             return {"$repr": _short_repr(value)}
@@ -133,13 +133,38 @@ class TypedCodec:
         raise CodecError(f"cannot decode {sorted(data)!r}")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_INIT_SPLIT: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (``dataclasses.fields`` builds a
+    new tuple on every call, a large share of encoding and decoding a record)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _init_split(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Field names passed to ``__init__``, and those set after (``init=False``)."""
+    split = _INIT_SPLIT.get(cls)
+    if split is None:
+        fields = dataclasses.fields(cls)
+        split = _INIT_SPLIT[cls] = (
+            tuple(f.name for f in fields if f.init),
+            tuple(f.name for f in fields if not f.init),
+        )
+    return split
+
+
 def _build(cls: type, values: dict[str, Any]) -> Any:
     """Rebuild a dataclass; fields with ``init=False`` are set after construction."""
-    init = {f.name: values[f.name] for f in dataclasses.fields(cls) if f.init and f.name in values}
-    obj = cls(**init)
-    for f in dataclasses.fields(cls):
-        if not f.init and f.name in values:
-            object.__setattr__(obj, f.name, values[f.name])
+    init_names, later = _init_split(cls)
+    obj = cls(**{n: values[n] for n in init_names if n in values})
+    for n in later:
+        if n in values:
+            object.__setattr__(obj, n, values[n])
     return obj
 
 

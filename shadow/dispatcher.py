@@ -50,6 +50,7 @@ from shadow.isolation.thread import (
 from shadow.judge import Judge, Judgement, is_atomic_input, run_primary
 from shadow.log import EventLog
 from shadow.outcome import Outcome
+from shadow.recording import Recorder
 from shadow.registry import OpSpec, Target
 
 MODES: tuple[str, ...] = ("off", "sync", "async", "strict")
@@ -123,6 +124,13 @@ class Dispatcher(Generic[P]):
     ``deterministic_sampling`` samples by input digest, so an input is always (or never)
     shadowed. Async queues hold at most ``queue_size`` calls and ``queue_bytes`` bytes of
     snapshots.
+
+    ``record`` (an :class:`EventLog` or a path, opened here and closed by :meth:`close`)
+    keeps a recording of a sample of all calls, ``record_rate`` of them, drawn
+    independently of shadow sampling and in every mode, ``off`` included (record in
+    production, ``shadow verify`` offline): see :mod:`shadow.recording`. Recording happens
+    in the caller's call, after the primary returned or raised, never changes what it
+    returns or raises and never raises; its counts join the run summary.
     """
 
     def __init__(
@@ -146,6 +154,8 @@ class Dispatcher(Generic[P]):
         memory_limit_mb: int | None = None,
         max_result_bytes: int = 64 * 2**20,
         source: str = "runtime",
+        record: EventLog | str | os.PathLike[str] | None = None,
+        record_rate: float = 1.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -157,6 +167,8 @@ class Dispatcher(Generic[P]):
             raise ValueError(f"timeout_s must be > 0 (or None for no limit), got {timeout_s}")
         if strict and mode == "async":
             raise ValueError("strict needs a synchronous mode (sync or strict)")
+        if not 0.0 <= record_rate <= 1.0:
+            raise ValueError(f"record_rate must be within 0..1, got {record_rate}")
         self.target = target
         p_name, s_name = target.default_pair
         self.primary: P = cast(
@@ -180,6 +192,20 @@ class Dispatcher(Generic[P]):
         self._summary: RunCounters | None = None
         self._warned: set[str] = set()
         self._states = {name: _OpState(spec, self.primary) for name, spec in target.ops.items()}
+        self.recorder: Recorder | None = None
+        if record is not None:
+            self.recorder = Recorder(
+                target,
+                record,
+                implementation=implementation_of(
+                    self.primary, primary if isinstance(primary, str) else p_name
+                ),
+                run_id=self.run_id,
+                rate=record_rate,
+                source=source,
+            )
+            for state in self._states.values():  # before any fast path captures it
+                state.primary = self.recorder.wrap(state.name, state.primary)
         self._always = sample_rate >= 1.0 and not deterministic_sampling
         self.runner: ShadowRunner | None = None
         shadow_impl: Any = None
@@ -226,8 +252,9 @@ class Dispatcher(Generic[P]):
             log=self.log,
         )
         self._inline = isolation == "thread" and timeout_s is None and mode != "async"
-        for state in self._states.values():
-            state.sync_call = self._make_sync_call(state)
+        if self.runner is not None:  # off mode calls the primary (or its recorder) directly
+            for state in self._states.values():
+                state.sync_call = self._make_sync_call(state)
         self._queue: queue.Queue[Any] | None = None
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
@@ -282,9 +309,14 @@ class Dispatcher(Generic[P]):
             self._framework_error("close", exc)
         summary = self.counters()
         try:
-            self.reporter.summary(summary.to_dict(), mode=self.mode)
+            self.reporter.summary(self._summary_counters(summary), mode=self.mode)
         except BaseException as exc:
             self._framework_error("summary", exc)
+        if self.recorder is not None:
+            try:
+                self.recorder.close()
+            except BaseException as exc:
+                self._framework_error("close", exc)
         if self.runner is not None:
             try:
                 self.runner.close()
@@ -297,6 +329,17 @@ class Dispatcher(Generic[P]):
                 self._framework_error("close", exc)
         self._summary = summary
         return summary
+
+    def _summary_counters(self, summary: RunCounters) -> dict[str, dict[str, Any]]:
+        """Each op's counters, with ``recorded`` (calls written to the recording) and
+        ``record_errors`` (calls the recorder could not write whole) when recording."""
+        counters = summary.to_dict()
+        if self.recorder is not None:
+            for op, rc in self.recorder.counts().items():
+                entry = counters.setdefault(op, {})
+                entry["recorded"] = rc.recorded
+                entry["record_errors"] = rc.errors + rc.incomplete
+        return counters
 
     def __enter__(self) -> Dispatcher[P]:
         return self

@@ -30,6 +30,7 @@ from typing import Any
 from shadow.counters import RunCounters
 from shadow.dispatcher import MODES, Dispatcher
 from shadow.log import read_events
+from shadow.recording import RecordCounts
 from shadow.registry import Target, load_target
 from shadow.terminal import Table, Terminal, describe_os_error
 
@@ -169,7 +170,8 @@ def options_from_env(
     prefix: str, env: Mapping[str, str], defaults: SessionOptions
 ) -> SessionOptions | None:
     """Options from ``{prefix}`` and ``{prefix}_*`` over ``defaults``; None when the switch
-    is off (or the mode is ``off``). See the module docstring for the variables."""
+    is off (or the mode is ``off`` with no recording). See the module docstring for the
+    variables."""
     on = switch_state(prefix, env)
     settings = env_settings(prefix, env)
     if not on:
@@ -209,7 +211,9 @@ def options_from_env(
         options = dataclasses.replace(defaults, **changes)
     except SessionOptionError as exc:  # a combination, e.g. primary == shadow
         raise SessionOptionError(f"{prefix}_*: {exc}") from None
-    return None if options.mode == "off" else options
+    if options.mode == "off" and options.record is None:
+        return None
+    return options
 
 
 # ---------------------------------------------------------------------------- files
@@ -243,6 +247,10 @@ class SessionReport:
     by_severity: Mapping[str, int] = field(default_factory=dict)
     """Divergences of this run by severity, read back from the log (``unknown`` for those
     whose event could not be read)."""
+    recording: Path | None = None
+    recorded: RecordCounts | None = None
+    """What the recorder kept, when the session recorded calls."""
+    recording_lost: int = 0
 
     @property
     def divergences(self) -> int:
@@ -291,15 +299,28 @@ class SessionReport:
         """One line: what was compared, what was found, where the events are."""
         t = self.totals()
         pair = f", {self.primary} vs {self.shadow}" if self.primary and self.shadow else ""
-        text = f"shadow ({self.mode}{pair}): {self._count_text()}; {t['calls']} calls, "
-        text += f"{t['sampled']} sampled, {t['skipped']} skipped"
+        if self.mode == "off":
+            text = "shadow (off): nothing compared"
+        else:
+            text = f"shadow ({self.mode}{pair}): {self._count_text()}; {t['calls']} calls, "
+            text += f"{t['sampled']} sampled, {t['skipped']} skipped"
         if t["errors"]:
             text += f", {t['errors']} not compared (shadow machinery errors)"
         if self.log_path is not None:
             text += f"; events in {self.log_path}"
             if self.divergences:
                 text += f"; review: shadow review {self.log_path}"
-        return text
+        return text + self._recording_text()
+
+    def _recording_text(self) -> str:
+        rc = self.recorded
+        if rc is None or self.recording is None:
+            return ""
+        text = f"; {rc.recorded} of {rc.calls} calls recorded in {self.recording}"
+        problems = rc.errors + rc.incomplete + self.recording_lost
+        if problems:
+            text += f" ({problems} not recorded whole: see the warnings)"
+        return text + f"; verify: shadow verify {self.recording}"
 
     def render(self, terminal: Terminal | None = None) -> str:
         """The counters table (in the style ``terminal`` prints, plain when None) and the
@@ -390,9 +411,18 @@ class ShadowSession:
         target = _load(options.target)
         primary_name, shadow_name = target.default_pair
         primary = _build(target, options.primary or primary_name)
-        if options.mode == "off":
+        if options.mode == "off":  # nothing compared; the calls may still be recorded
+            recording: dict[str, Any] = {}
+            if options.record is not None:
+                check_writable(options.record, "the shadow recording")
+                recording = {"record": options.record, "record_rate": options.record_rate}
             dispatcher = Dispatcher(
-                target=target, primary=primary, shadow=primary, mode="off", run_id=options.run_id
+                target=target,
+                primary=primary,
+                shadow=primary,
+                mode="off",
+                run_id=options.run_id,
+                **recording,
             )
             return cls(options, dispatcher)
         extra = _optional_settings(options)
@@ -425,6 +455,7 @@ class ShadowSession:
             counters = self.dispatcher.close()
             off = self.options.mode == "off"
             log_path = None if off else self.options.log_path
+            recorder = getattr(self.dispatcher, "recorder", None)
             self._report = SessionReport(
                 counters,
                 self.options.mode,
@@ -432,6 +463,9 @@ class ShadowSession:
                 primary="" if off else self.dispatcher.reporter.primary.name,
                 shadow="" if off else self.dispatcher.reporter.shadow.name,
                 by_severity=_severities(log_path, counters.run_id, counters.divergences),
+                recording=None if recorder is None else self.options.record,
+                recorded=None if recorder is None else recorder.totals(),
+                recording_lost=0 if recorder is None else recorder.events_lost,
             )
         return self._report
 
