@@ -11,5 +11,8 @@ echo "== Python tests (both backends) =="
 export T2_REQUIRE_RUST=1
 .venv/bin/python -m pytest -q -p no:cacheprovider
 
-echo "== Shadow gate (corpus + derandomized fuzz, python vs rust) =="
+echo "== Record real calls (Python), verify the Rust build against them =="
+bash scripts/record_ci.sh
+
+echo "== Shadow gate (corpus + seeded fuzz budget, python vs rust) =="
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv/bin/shadow gate

@@ -519,13 +519,9 @@ class Dispatcher(Generic[P]):
         call_input = self._logged_input(prepared)
         call_id = self.reporter.next_call_id()
         events = []
-        for i, d in enumerate(judgement.divergences):
+        for d in judgement.divergences:  # one call, one id: its events share it
             try:
-                events.append(
-                    self.reporter.divergence(
-                        judgement, d, call_input, call_id=call_id if i == 0 else None
-                    )
-                )
+                events.append(self.reporter.divergence(judgement, d, call_input, call_id=call_id))
             except BaseException as exc:
                 self._framework_error("event", exc)
         return events

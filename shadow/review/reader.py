@@ -59,7 +59,9 @@ __all__ = [
 SCHEMA_PREFIX: Final = "shadow.event/"
 KNOWN_SCHEMAS: Final[frozenset[str]] = frozenset({"shadow.event/1"})
 #: ``call`` events are recordings of calls (not divergences): counted, never grouped.
-KNOWN_EVENTS: Final[frozenset[str]] = frozenset({"divergence", "run_summary", "call"})
+KNOWN_EVENTS: Final[frozenset[str]] = frozenset(
+    {"divergence", "run_summary", "call", "record_summary"}
+)
 
 NOT_OBJECT: Final = "not_object"  # valid JSON but not an object (array, number, ...)
 FOREIGN: Final = "foreign"  # an object without a shadow schema: another program's log line
