@@ -143,6 +143,39 @@ class ScopedDatabase(ExampleDatabase):
         self.inner.move(self.prefix + src, self.prefix + dest, value)
 
 
+class _KeepKnown(ExampleDatabase):
+    """The database as one round sees it: a saved failure that reproduces a *known* problem
+    stays saved.
+
+    Why: Hypothesis replays the saved failures first and deletes those that no longer fail.
+    In a later round (or another worker's) a known problem does not fail the property (it
+    is counted, and the hunt goes on), so without this every finding would be deleted from
+    the database by the next round, and the next run (or the other workers sharing the
+    database) could not replay it. An example that passes because the bug is gone is still
+    deleted. ``state.reproduced_known`` says what the example just run did; a delete from
+    the primary corpus (not the ``.secondary`` or ``.pareto`` ones) right after it is kept.
+    """
+
+    def __init__(self, inner: ExampleDatabase, state: _OpState) -> None:
+        super().__init__()
+        self.inner = inner
+        self.state = state
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.inner.save(key, value)
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self.inner.fetch(key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        if self.state.reproduced_known and not key.endswith((b".secondary", b".pareto")):
+            return
+        self.inner.delete(key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.inner.move(src, dest, value)
+
+
 # ---------------------------------------------------------------------- findings & results
 
 
@@ -275,6 +308,7 @@ class _OpState:
     round_first_failure: int | None = None
     round_classes: set[str] = field(default_factory=set)
     round_calls: int = 0
+    reproduced_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -513,7 +547,7 @@ class Fuzzer:
         state.round_classes = set()
         state.round_calls = 0
         prop = self._property(op, spec, fz, differential, state)
-        failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget)
+        failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget, state)
         found = False
         for exc in failures:
             if isinstance(exc, FuzzDivergence):
@@ -539,6 +573,7 @@ class Fuzzer:
 
         def differential_property(call: Call) -> None:
             args, kwargs = call
+            state.reproduced_known = False
             key = None
             if state.round_first_failure is not None:
                 key = _short_repr(call, 4000)
@@ -578,6 +613,7 @@ class Fuzzer:
                     continue
                 unexplained.append(d)
             if not unexplained:
+                state.reproduced_known = True
                 return
             d = unexplained[0]
             if state.round_first_failure is None:
@@ -648,6 +684,7 @@ class Fuzzer:
         op: str,
         round_no: int,
         budget: int,
+        state: _OpState,
     ) -> list[BaseException]:
         test = given(strategy)(prop)
         database = self.config.database
@@ -655,9 +692,14 @@ class Fuzzer:
             # Ops share ``prop``'s source, so their examples would share one key: give each
             # (target, op, shadow) its own corner of the database.
             scope = f"{self.target.import_spec}|{op}|{self.pair.shadow_name}"
-            database = ScopedDatabase(database, scope)
-        test = self.config.hypothesis_settings(budget, database)(test)
+            database = _KeepKnown(ScopedDatabase(database, scope), state)
+        # The seed first, the settings over it: ``@seed`` alone turns the database off (a
+        # seeded test is meant to be repeatable), and here both are wanted: the seed makes
+        # each round (and each worker of a fleet) search differently, the database replays
+        # what any earlier round, run or worker found. Settings applied last are the ones
+        # Hypothesis uses, so ``database`` (None when none is configured) is ours.
         test = hypothesis.seed(self.seed + 7919 * round_no)(test)
+        test = self.config.hypothesis_settings(budget, database)(test)
         try:
             with warnings.catch_warnings():
                 # Implementations' RuntimeWarnings (overflow on an extreme input) are noise
