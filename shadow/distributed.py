@@ -39,7 +39,6 @@ class DistributedError(RuntimeError):
 
 def _dask() -> Any:
     try:
-        import dask.config
         import distributed
     except ImportError:
         raise DistributedError(
@@ -50,8 +49,9 @@ def _dask() -> Any:
 
 
 def _reason(exc: BaseException) -> str:
+    """The exception's message on one line (its class only when it has no message)."""
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or f"an error with no message ({type(exc).__qualname__})"
 
 
 def _describe_failure(exc: BaseException | None) -> str:
@@ -64,7 +64,7 @@ def _describe_failure(exc: BaseException | None) -> str:
         return "its worker process died while running it (a crash, os._exit or out of memory)"
     if isinstance(exc, distributed.CancelledError):
         return "it was cancelled (the cluster lost it)"
-    return _reason(exc)
+    return f"it raised: {_reason(exc)}"
 
 
 class DaskCluster:

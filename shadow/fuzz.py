@@ -278,6 +278,12 @@ def coarse_key(d: Divergence) -> str:
     return f"{d.signature.op}|{d.kind}|{'|'.join(d.signature.parts)}"
 
 
+class _RoundOver(BaseException):
+    """The round's time is up with no failure pending. A BaseException, because Hypothesis
+    takes only an ``Exception`` for a failure of the property: this one ends the run at
+    once, where returning early would let Hypothesis go on drawing up to ``max_examples``."""
+
+
 def _flatten(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         out: list[BaseException] = []
@@ -385,6 +391,7 @@ class Fuzzer:
             log=log,
         )
         self._deadline: float | None = None
+        self._round_deadline: float | None = None
         self._t0 = time.perf_counter()
 
     @property
@@ -514,6 +521,10 @@ class Fuzzer:
                 if self._out_of_time():
                     active.clear()
                     break
+                if self._deadline is not None:
+                    # A fair share of what is left, so one op's round cannot starve the rest.
+                    now = time.perf_counter()
+                    self._round_deadline = now + (self._deadline - now) / len(active)
                 t0 = time.perf_counter()
                 before = states[op].examples
                 new = self._round(op, states[op], rounds[op], remaining[op], errors[op])
@@ -532,6 +543,9 @@ class Fuzzer:
 
     def _out_of_time(self) -> bool:
         return self._deadline is not None and time.perf_counter() >= self._deadline
+
+    def _round_over(self) -> bool:
+        return self._round_deadline is not None and time.perf_counter() >= self._round_deadline
 
     def _round(
         self, op: str, state: _OpState, round_no: int, budget: int, errors: list[str]
@@ -580,10 +594,10 @@ class Fuzzer:
                 spent = state.round_calls - state.round_first_failure >= budget * max(
                     1, len(state.round_classes)
                 )
-                if (spent or self._out_of_time()) and key not in state.failing:
+                if (spent or self._round_over()) and key not in state.failing:
                     return  # shrink budget spent: only inputs known to fail still fail
-            elif self._out_of_time():
-                return
+            elif self._round_over():
+                raise _RoundOver  # nothing pending: end Hypothesis' run now
             state.examples += 1
             state.round_calls += 1
             if progress is not None and state.examples % 25 == 0:
@@ -706,6 +720,8 @@ class Fuzzer:
                 # here: what they return or raise is what gets compared.
                 warnings.simplefilter("ignore")
                 test()
+        except _RoundOver:
+            return []
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
