@@ -191,13 +191,16 @@ def _found_at(f: Finding) -> float:
 def merge_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """One finding per problem, as one fuzzer would have counted the workers' findings.
 
-    Problems are taken in the order they were found; a finding joins the first problem
-    whose signature explains it (the same signature, or a consequence of it, see
-    :meth:`shadow.signature.Signature.explains`). A problem keeps the smallest input found
-    under its own signature, the sum of the hits, and the earliest time to find.
+    A finding joins a problem whose signature explains it: the same signature, or one whose
+    differences it includes (a consequence, see
+    :meth:`shadow.signature.Signature.explains`). Problems with fewer parts are placed
+    first, so a worker that shrank to the cause absorbs another worker's finding of a
+    consequence, whichever was found first. A problem keeps the smallest input found under
+    its own signature, the sum of the hits, and the earliest time any of them was found.
     """
     groups: list[tuple[Signature, list[Finding]]] = []
-    for f in sorted(findings, key=lambda f: (_found_at(f), _input_size(f))):
+    order = sorted(findings, key=lambda f: (len(f.parts), _found_at(f), _input_size(f)))
+    for f in order:
         sig = Signature(f.signature, f.op, f.kind, f.parts)
         for known, group in groups:
             if known.explains(sig):
@@ -207,17 +210,17 @@ def merge_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
             groups.append((sig, [f]))
     merged = []
     for sig, group in groups:
-        first = group[0]
+        earliest = min(group, key=_found_at)
         smallest = min((f for f in group if f.signature == sig.id), key=_input_size)
         merged.append(
             dataclasses.replace(
                 smallest,
                 hits=sum(f.hits for f in group),
-                seconds_to_find=first.seconds_to_find,
-                examples_to_find=first.examples_to_find,
+                seconds_to_find=earliest.seconds_to_find,
+                examples_to_find=earliest.examples_to_find,
             )
         )
-    return tuple(merged)
+    return tuple(sorted(merged, key=_found_at))
 
 
 def _merge_errors(parts: Sequence[tuple[int, OpResult]]) -> tuple[str, ...]:

@@ -26,12 +26,11 @@ import pytest
 
 from docs.examples.intervals import TARGET
 from shadow.cli import main
+from shadow.distributed import DaskCluster, DistributedError, map_tasks
 from shadow.fuzz import Finding, FuzzConfig, fuzz_target
 from shadow.fuzz_workers import REDIS_KEY_PREFIX, merge_findings, open_database
 
-pytest.importorskip("distributed")
-
-from shadow.distributed import DaskCluster, DistributedError, map_tasks  # noqa: E402
+pytest.importorskip("distributed")  # the `distributed` extra (installed by the dev setup)
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -209,6 +208,16 @@ def test_merge_keeps_smallest_input_sums_hits_and_takes_earliest_time() -> None:
     assert first.hits == 3 + 4 + 2  # the consequence counts as this problem
     assert first.seconds_to_find == 0.5 and first.examples_to_find == 5
     assert merged[1].hits == 1
+
+
+def test_a_consequence_found_first_joins_its_cause() -> None:
+    """One worker shrank to a consequence (more differences) before another found the
+    cause: one problem, under the cause's signature, from the time of the first sighting."""
+    consequence = _finding("cccc", ("len(root):length", "root[*][1]:value"), 2, 0.4, 2)
+    cause = _finding("aaaa", ("len(root):length",), 3, 1.2, 5)
+    (merged,) = merge_findings([consequence, cause])
+    assert merged.signature == "aaaa" and merged.parts == ("len(root):length",)
+    assert merged.hits == 7 and merged.seconds_to_find == 0.4
 
 
 # ---------------------------------------------------------------------- shadow.distributed
