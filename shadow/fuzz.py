@@ -27,9 +27,11 @@ type hints (:mod:`shadow.strategies`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import random
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -485,10 +487,7 @@ class Fuzzer:
         have, missing = self.fuzzable_ops(ops)
         start = getattr(self.runner, "start", None)
         if callable(start):  # a worker's start-up is not the search's time
-            try:
-                start()
-            except Exception as exc:
-                raise FuzzSetupError(f"the shadow implementation cannot start: {exc}") from None
+            self._start_while_warming_up(start, have)
         self._t0 = time.perf_counter()
         self._deadline = self._t0 + self.config.seconds if self.config.seconds is not None else None
         try:
@@ -506,6 +505,35 @@ class Fuzzer:
             self.seed,
             self.config.isolation,
         )
+
+    def _start_while_warming_up(self, start: Callable[[], object], ops: list[str]) -> None:
+        """Start the shadow's worker and, meanwhile, pay Hypothesis' once-per-process set-up.
+
+        Why: spawning the worker leaves this process waiting a second or so, and the first
+        Hypothesis test of a process spends a few tenths of a second before its first
+        example (seeding its PRNG registry, reading the constants of the local modules it
+        mines for values, building the strategy). Side by side, neither is on the search's
+        clock, and the whole command ends that much sooner.
+        """
+        failed: list[BaseException] = []
+
+        def starting() -> None:
+            try:
+                start()
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=starting, name="shadow-fuzz-start", daemon=True)
+        thread.start()
+        try:
+            for op in ops:
+                _warm_up(self._strategy(op))
+        finally:
+            thread.join()
+        if failed:
+            if not isinstance(failed[0], Exception):
+                raise failed[0]
+            raise FuzzSetupError(f"the shadow implementation cannot start: {failed[0]}")
 
     def _hunt(self, ops: list[str]) -> list[OpResult]:
         """Every op gets rounds until its budget is spent; with a time budget, ops take
@@ -727,6 +755,29 @@ class Fuzzer:
         except BaseException as exc:
             return _flatten(exc)
         return []
+
+
+def _warm_up(fz: FuzzSpec | None) -> None:
+    """One throwaway example of ``fz``'s strategy: Hypothesis' first-test set-up, no search."""
+    if fz is None:
+        return
+
+    @hyp_settings(
+        max_examples=1,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+    )
+    @given(fz.strategy)
+    def warm_up(call: Call) -> None:
+        pass
+
+    # A strategy that cannot draw fails the real round too, where it is reported.
+    with warnings.catch_warnings(), contextlib.suppress(Exception):
+        warnings.simplefilter("ignore")
+        warm_up()
 
 
 def _impl(obj: Any, name: str) -> Implementation:
