@@ -507,13 +507,14 @@ class Fuzzer:
         )
 
     def _start_while_warming_up(self, start: Callable[[], object], ops: list[str]) -> None:
-        """Start the shadow's worker and, meanwhile, pay Hypothesis' once-per-process set-up.
+        """Start the shadow's worker and, meanwhile, let Hypothesis generate (nothing run).
 
-        Why: spawning the worker leaves this process waiting a second or so, and the first
-        Hypothesis test of a process spends a few tenths of a second before its first
-        example (seeding its PRNG registry, reading the constants of the local modules it
-        mines for values, building the strategy). Side by side, neither is on the search's
-        clock, and the whole command ends that much sooner.
+        Why: spawning the worker leaves this process waiting a second or so, and Hypothesis
+        has once-per-process costs of its own, some paid at a random moment of the search
+        (seeding its PRNG registry, building the strategy, and, the first time it wants a
+        constant, reading the source of every local module it mines for values: a few
+        tenths of a second with the project installed in place). Generating while the
+        worker starts pays them then, and neither is on the search's clock.
         """
         failed: list[BaseException] = []
 
@@ -527,7 +528,7 @@ class Fuzzer:
         thread.start()
         try:
             for op in ops:
-                _warm_up(self._strategy(op))
+                _warm_up(self._strategy(op), until=lambda: not thread.is_alive())
         finally:
             thread.join()
         if failed:
@@ -757,13 +758,17 @@ class Fuzzer:
         return []
 
 
-def _warm_up(fz: FuzzSpec | None) -> None:
-    """One throwaway example of ``fz``'s strategy: Hypothesis' first-test set-up, no search."""
+#: At most this many throwaway examples per op while the shadow's worker starts.
+WARM_UP_EXAMPLES = 500
+
+
+def _warm_up(fz: FuzzSpec | None, until: Callable[[], bool]) -> None:
+    """Draw throwaway examples of ``fz``'s strategy (at least one) until ``until()``."""
     if fz is None:
         return
 
     @hyp_settings(
-        max_examples=1,
+        max_examples=WARM_UP_EXAMPLES,
         database=None,
         phases=[Phase.generate],
         deadline=None,
@@ -772,10 +777,11 @@ def _warm_up(fz: FuzzSpec | None) -> None:
     )
     @given(fz.strategy)
     def warm_up(call: Call) -> None:
-        pass
+        if until():
+            raise _RoundOver
 
     # A strategy that cannot draw fails the real round too, where it is reported.
-    with warnings.catch_warnings(), contextlib.suppress(Exception):
+    with warnings.catch_warnings(), contextlib.suppress(Exception, _RoundOver):
         warnings.simplefilter("ignore")
         warm_up()
 
