@@ -29,8 +29,10 @@ R = TypeVar("R")
 
 #: How long a local cluster, or an existing cluster's first worker, may take to appear.
 START_TIMEOUT_S = 120.0
+#: How long reaching an existing scheduler may take (a wrong address fails this soon).
+CONNECT_TIMEOUT_S = 30.0
 
-__all__ = ["START_TIMEOUT_S", "DaskCluster", "DistributedError", "map_tasks"]
+__all__ = ["CONNECT_TIMEOUT_S", "START_TIMEOUT_S", "DaskCluster", "DistributedError", "map_tasks"]
 
 
 class DistributedError(RuntimeError):
@@ -159,7 +161,9 @@ class DaskCluster:
         else:
             try:
                 client = distributed.Client(
-                    self.scheduler, timeout=self.start_timeout_s, set_as_default=False
+                    self.scheduler,
+                    timeout=min(self.start_timeout_s, CONNECT_TIMEOUT_S),
+                    set_as_default=False,
                 )
             except Exception as exc:
                 raise DistributedError(

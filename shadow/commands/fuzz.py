@@ -54,14 +54,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_target_options(p)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
-        "--examples", type=int, default=None, metavar="N", help="examples per op (default 200)"
+        "--examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="examples per op (default 200; with --workers, shared out between them)",
     )
     budget.add_argument(
         "--seconds",
         type=float,
         default=None,
         metavar="S",
-        help="wall-clock budget of the whole run, shared by the ops (instead of a count)",
+        help="wall-clock budget of the whole run, shared by the ops (instead of a count; "
+        "with --workers, every worker searches that long, side by side)",
     )
     p.add_argument(
         "--seed", type=int, default=None, help="search seed (default: random, printed and logged)"
