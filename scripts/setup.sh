@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[t2,dev]'
+.venv/bin/python -m pip install --quiet -e '.[t2,distributed,dev]'
 .venv/bin/python -c "import t2_sidecar._native as n; print('t2_sidecar built:', n.__version__)"
 
 # PoCL from PyPI carries its own LLVM, which rejects CPUs newer than itself ("unknown target

@@ -27,10 +27,12 @@ type hints (:mod:`shadow.strategies`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import math
 import random
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -84,10 +86,9 @@ class FuzzConfig:
 
     ``max_examples`` is each op's budget of generated examples (shrinking not counted);
     ``seconds`` instead bounds the whole run (shared by the ops still hunting). ``seed``
-    makes the search reproducible and, as Hypothesis does, turns the example ``database``
-    off; without a seed, a ``database`` (None: off) is read (earlier failures first) and
-    written, and Hypothesis draws its own seeds; with neither, a seed is drawn and
-    reported. ``accepted_signatures`` (the
+    makes the search reproducible (None: one is drawn and reported); an example ``database``
+    (None: off) is read first (earlier failures, this run's or another worker's) and written.
+    ``accepted_signatures`` (the
     gate's baseline) are known problems: counted, never reported. ``shrink_budget`` bounds
     the property calls spent shrinking each new problem. ``isolation`` is where the shadow
     runs (``process`` by default: a crashing port is a finding, not the end of the run),
@@ -154,6 +155,39 @@ class ScopedDatabase(ExampleDatabase):
             self.inner.save(self.prefix + dest, value)
         else:
             self.inner.move(self.prefix + src, self.prefix + dest, value)
+
+
+class _KeepKnown(ExampleDatabase):
+    """The database as one round sees it: a saved failure that reproduces a *known* problem
+    stays saved.
+
+    Why: Hypothesis replays the saved failures first and deletes those that no longer fail.
+    In a later round (or another worker's) a known problem does not fail the property (it
+    is counted, and the hunt goes on), so without this every finding would be deleted from
+    the database by the next round, and the next run (or the other workers sharing the
+    database) could not replay it. An example that passes because the bug is gone is still
+    deleted. ``state.reproduced_known`` says what the example just run did; a delete from
+    the primary corpus (not the ``.secondary`` or ``.pareto`` ones) right after it is kept.
+    """
+
+    def __init__(self, inner: ExampleDatabase, state: _OpState) -> None:
+        super().__init__()
+        self.inner = inner
+        self.state = state
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.inner.save(key, value)
+
+    def fetch(self, key: bytes) -> Iterable[bytes]:
+        return self.inner.fetch(key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        if self.state.reproduced_known and not key.endswith((b".secondary", b".pareto")):
+            return
+        self.inner.delete(key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.inner.move(src, dest, value)
 
 
 # ---------------------------------------------------------------------- findings & results
@@ -258,6 +292,12 @@ def coarse_key(d: Divergence) -> str:
     return f"{d.signature.op}|{d.kind}|{'|'.join(d.signature.parts)}"
 
 
+class _RoundOver(BaseException):
+    """The round's time is up with no failure pending. A BaseException, because Hypothesis
+    takes only an ``Exception`` for a failure of the property: this one ends the run at
+    once, where returning early would let Hypothesis go on drawing up to ``max_examples``."""
+
+
 def _flatten(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         out: list[BaseException] = []
@@ -293,6 +333,7 @@ class _OpState:
     round_first_failure: int | None = None
     round_classes: set[str] = field(default_factory=set)
     round_calls: int = 0
+    reproduced_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,13 +398,7 @@ class Fuzzer:
         self.run_id = run_id or f"fuzz-{new_run_id()}"
         self.source = source
         self.progress = progress
-        # An explicit seed makes the search reproducible and, by Hypothesis's design, turns
-        # the example database off. So: a given seed is used as is; without one, a run with
-        # a database is left to Hypothesis's own random seeds (it reads and writes the
-        # database), and a run without a database draws a seed and reports it.
-        self.seed: int | None = config.seed
-        if self.seed is None and config.database is None:
-            self.seed = random.getrandbits(32)
+        self.seed: int = config.seed if config.seed is not None else random.getrandbits(32)
         self._runner = runner
         self._own_runner = runner is None
         self.reporter = Reporter(
@@ -375,6 +410,7 @@ class Fuzzer:
             log=log,
         )
         self._deadline: float | None = None
+        self._round_deadline: float | None = None
         self._t0 = time.perf_counter()
 
     @property
@@ -473,10 +509,7 @@ class Fuzzer:
         have, missing = self.fuzzable_ops(ops)
         start = getattr(self.runner, "start", None)
         if callable(start):  # a worker's start-up is not the search's time
-            try:
-                start()
-            except Exception as exc:
-                raise FuzzSetupError(f"the shadow implementation cannot start: {exc}") from None
+            self._start_while_warming_up(start, have)
         self._t0 = time.perf_counter()
         self._deadline = self._t0 + self.config.seconds if self.config.seconds is not None else None
         try:
@@ -495,6 +528,36 @@ class Fuzzer:
             self.config.isolation,
         )
 
+    def _start_while_warming_up(self, start: Callable[[], object], ops: list[str]) -> None:
+        """Start the shadow's worker and, meanwhile, let Hypothesis generate (nothing run).
+
+        Why: spawning the worker leaves this process waiting a second or so, and Hypothesis
+        has once-per-process costs of its own, some paid at a random moment of the search
+        (seeding its PRNG registry, building the strategy, and, the first time it wants a
+        constant, reading the source of every local module it mines for values: a few
+        tenths of a second with the project installed in place). Generating while the
+        worker starts pays them then, and neither is on the search's clock.
+        """
+        failed: list[BaseException] = []
+
+        def starting() -> None:
+            try:
+                start()
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=starting, name="shadow-fuzz-start", daemon=True)
+        thread.start()
+        try:
+            for op in ops:
+                _warm_up(self._strategy(op), until=lambda: not thread.is_alive())
+        finally:
+            thread.join()
+        if failed:
+            if not isinstance(failed[0], Exception):
+                raise failed[0]
+            raise FuzzSetupError(f"the shadow implementation cannot start: {failed[0]}")
+
     def _hunt(self, ops: list[str]) -> list[OpResult]:
         """Every op gets rounds until its budget is spent; with a time budget, ops take
         turns, so a slow op cannot starve the others."""
@@ -509,6 +572,10 @@ class Fuzzer:
                 if self._out_of_time():
                     active.clear()
                     break
+                if self._deadline is not None:
+                    # A fair share of what is left, so one op's round cannot starve the rest.
+                    now = time.perf_counter()
+                    self._round_deadline = now + (self._deadline - now) / len(active)
                 t0 = time.perf_counter()
                 before = states[op].examples
                 budget = remaining[op]
@@ -533,6 +600,9 @@ class Fuzzer:
     def _out_of_time(self) -> bool:
         return self._deadline is not None and time.perf_counter() >= self._deadline
 
+    def _round_over(self) -> bool:
+        return self._round_deadline is not None and time.perf_counter() >= self._round_deadline
+
     def _round(
         self, op: str, state: _OpState, round_no: int, budget: int, errors: list[str]
     ) -> bool:
@@ -547,7 +617,7 @@ class Fuzzer:
         state.round_classes = set()
         state.round_calls = 0
         prop = self._property(op, spec, fz, differential, state)
-        failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget)
+        failures = self._run_hypothesis(prop, fz.strategy, op, round_no, budget, state)
         found = False
         # Simplest first: a bigger failure of the same round may be the same bug in
         # another shape, and is recognised as such only once the simple one is known.
@@ -577,16 +647,17 @@ class Fuzzer:
 
         def differential_property(call: Call) -> None:
             args, kwargs = call
+            state.reproduced_known = False
             key = None
             if state.round_first_failure is not None:
                 key = _short_repr(call, 4000)
                 spent = state.round_calls - state.round_first_failure >= budget * max(
                     1, len(state.round_classes)
                 )
-                if (spent or self._out_of_time()) and key not in state.failing:
+                if (spent or self._round_over()) and key not in state.failing:
                     return  # shrink budget spent: only inputs known to fail still fail
-            elif self._out_of_time():
-                return
+            elif self._round_over():
+                raise _RoundOver  # nothing pending: end Hypothesis' run now
             state.examples += 1
             state.round_calls += 1
             if progress is not None and state.examples % 25 == 0:
@@ -616,6 +687,7 @@ class Fuzzer:
                     continue
                 unexplained.append(d)
             if not unexplained:
+                state.reproduced_known = True
                 return
             d = unexplained[0]
             if state.round_first_failure is None:
@@ -753,23 +825,30 @@ class Fuzzer:
         op: str,
         round_no: int,
         budget: int,
+        state: _OpState,
     ) -> list[BaseException]:
         test = given(strategy)(prop)
-        database = self.config.database if self.seed is None else None
+        database = self.config.database
         if database is not None:
             # Ops share ``prop``'s source, so their examples would share one key: give each
             # (target, op, shadow) its own corner of the database.
             scope = f"{self.target.import_spec}|{op}|{self.pair.shadow_name}"
-            database = ScopedDatabase(database, scope, keep=True)
+            database = _KeepKnown(ScopedDatabase(database, scope), state)
+        # The seed first, the settings over it: ``@seed`` alone turns the database off (a
+        # seeded test is meant to be repeatable), and here both are wanted: the seed makes
+        # each round (and each worker of a fleet) search differently, the database replays
+        # what any earlier round, run or worker found. Settings applied last are the ones
+        # Hypothesis uses, so ``database`` (None when none is configured) is ours.
+        test = hypothesis.seed(self.seed + 7919 * round_no)(test)
         test = self.config.hypothesis_settings(budget, database)(test)
-        if self.seed is not None:
-            test = hypothesis.seed(self.seed + 7919 * round_no)(test)
         try:
             with warnings.catch_warnings():
                 # Implementations' RuntimeWarnings (overflow on an extreme input) are noise
                 # here: what they return or raise is what gets compared.
                 warnings.simplefilter("ignore")
                 test()
+        except _RoundOver:
+            return []
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -796,6 +875,34 @@ def _without_optionals(impl: Any, op: str, call: Call) -> list[Call]:
         cut -= 1
         out.append((args[:cut], dict(kwargs)))
     return out
+
+
+#: At most this many throwaway examples per op while the shadow's worker starts.
+WARM_UP_EXAMPLES = 500
+
+
+def _warm_up(fz: FuzzSpec | None, until: Callable[[], bool]) -> None:
+    """Draw throwaway examples of ``fz``'s strategy (at least one) until ``until()``."""
+    if fz is None:
+        return
+
+    @hyp_settings(
+        max_examples=WARM_UP_EXAMPLES,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+    )
+    @given(fz.strategy)
+    def warm_up(call: Call) -> None:
+        if until():
+            raise _RoundOver
+
+    # A strategy that cannot draw fails the real round too, where it is reported.
+    with warnings.catch_warnings(), contextlib.suppress(Exception, _RoundOver):
+        warnings.simplefilter("ignore")
+        warm_up()
 
 
 def _impl(obj: Any, name: str) -> Implementation:

@@ -137,7 +137,7 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from shadow.commands._common import add_project_to_path, load_configured_target
     from shadow.config import configured_target, find_pyproject
-    from shadow.distributed import DistributedUnavailable
+    from shadow.distributed import DistributedError
     from shadow.verify import VerifyError, run_verify
     from shadow.verify_report import write_reports
 
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except VerifyError as exc:
         return _fail(str(exc))
-    except DistributedUnavailable as exc:
+    except DistributedError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("shadow verify: interrupted; nothing was reported", file=sys.stderr)
