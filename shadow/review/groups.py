@@ -50,14 +50,17 @@ def _blob_size(path: str) -> int:
         return _NO_INPUT
 
 
-def replay_command(log_path: Path | str, call_id: str, target: Any = None) -> str:
+def replay_command(log_path: Path | str, call_id: str, target: Any = None, kind: Any = None) -> str:
     """The one-line command that replays a call from the log file that was reviewed; it names
-    ``--target`` when the event's target is not the project's configured one."""
+    ``--target`` when the event's target is not the project's configured one, and process
+    isolation when the shadow crashed on it."""
     from shadow.config import configured_target
+    from shadow.events import replay_isolation
 
     extra = ""
     if isinstance(target, str) and target != configured_target():
         extra = f" --target {shlex.quote(target)}"
+    extra += replay_isolation(kind)
     return f"shadow replay {shlex.quote(str(log_path))} --call {shlex.quote(call_id)}{extra}"
 
 
@@ -353,7 +356,7 @@ class ReviewBuilder:
             input_digest=_str_or_none(d.get("input_digest")),
             target=_str_or_none(d.get("target")),
             run_id=_str_or_none(d.get("run_id")),
-            replay=replay_command(event.path, d["call_id"], d.get("target")),
+            replay=replay_command(event.path, d["call_id"], d.get("target"), d.get("kind")),
             logged_replay=logged if isinstance(logged, str) else None,
             diff=tuple(e for e in diff_list[: self._sample_diff] if isinstance(e, dict)),
             diff_count=_as_int(d.get("diff_count")) or len(diff_list),
