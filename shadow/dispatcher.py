@@ -428,7 +428,8 @@ class Dispatcher(Generic[P]):
         try:
             return self._shadow_and_judge(state, p, prepared, args, kwargs, shadow)
         except BaseException as exc:
-            self._framework_error("judge", exc, state.counters)
+            if watcher is None or not watcher.seen:  # (the user's Ctrl-C is no failure of ours)
+                self._framework_error("judge", exc, state.counters)
             return None, []
         finally:
             if watcher is not None:

@@ -559,7 +559,7 @@ def cli_cell(matrix: Matrix, command: str, isolation: str, fault: str) -> str:
         {f"{f['kind']} @ {f['input']['args'][0] if f['input'] else '?'}" for f in findings}
     )
     text = ", ".join(parts)
-    if run.rc == 2:
+    if "stopped:" in run.out:
         text += " (run stopped: hung threads)"
     return text
 
@@ -776,3 +776,26 @@ def test_async_counts_every_call_once_under_concurrent_callers(isolation: str) -
     assert c.calls == c.sampled == 1200
     assert c.matched + c.divergences + c.skipped == 1200 and not c.errors
     assert c.diverged.get("value_mismatch", 0) == c.divergences  # only the real ones
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_real_ctrl_c_during_a_sync_shadow_call_stops_the_caller(isolation: str) -> None:
+    """The user's Ctrl-C while the shadow hangs is the user's: it reaches the caller at once
+    (in process isolation the worker ignores it and is replaced), and the next call works."""
+    from shadow.dispatcher import Dispatcher
+    from tests.hostile_impls import Primary
+
+    primary = Primary()
+    d = Dispatcher(TARGET, primary=primary, shadow="hostile", isolation=isolation, timeout_s=30.0)
+    proxy = d.wrap()
+    assert proxy.fine(0) == [0, "fine"]  # the worker is up
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        proxy.hang(FAULT_FROM)
+    timer.join()
+    assert time.perf_counter() - t0 < 20.0  # not the shadow's 30 s timeout
+    assert proxy.negative_zero(FAULT_FROM + 2) is primary.last_value
+    c = d.close(timeout_s=1.0).by_op
+    assert c["negative_zero"].diverged == {"value_mismatch": 1}

@@ -123,11 +123,18 @@ class _RunnerThread:
         done = threading.Event()
         box: list[Outcome] = []
         self._jobs.put((fn, args, kwargs, done, box))
-        if done.wait(timeout):
-            return box[0]
+        try:
+            if done.wait(timeout):
+                return box[0]
+        except BaseException:  # the wait was interrupted (Ctrl-C): the job runs on, alone
+            self._abandon()
+            raise
+        self._abandon()
+        return None
+
+    def _abandon(self) -> None:
         self.abandoned = True
         self._jobs.put(None)  # ends the thread even if the job finished just now
-        return None
 
     def stop(self) -> None:
         self._jobs.put(None)
@@ -239,7 +246,12 @@ class ThreadIsolation:
             if self._runner is None or self._runner.abandoned:
                 self._runner = _RunnerThread()
             runner = self._runner
-        outcome = runner.run(fn, args, kwargs, timeout)
+        try:
+            outcome = runner.run(fn, args, kwargs, timeout)
+        except BaseException:  # interrupted: the call still runs, and no later one may queue
+            with self._lock:  # behind it (it would be blamed for this one's time)
+                self._abandoned.append(runner)
+            raise
         if outcome is None:
             with self._lock:
                 self._abandoned.append(runner)
