@@ -799,3 +799,25 @@ def test_a_real_ctrl_c_during_a_sync_shadow_call_stops_the_caller(isolation: str
     assert proxy.negative_zero(FAULT_FROM + 2) is primary.last_value
     c = d.close(timeout_s=1.0).by_op
     assert c["negative_zero"].diverged == {"value_mismatch": 1}
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_async_still_sees_the_primary_mutate_its_input(isolation: str) -> None:
+    """The async judge skips rebuilding the input when both sides left it as it was; a
+    primary that changed it is still a mutated_input (the shadow's side is in the matrix)."""
+    from tests.hostile_impls import Primary
+
+    class Clearing(Primary):
+        def fine(self, x: int, items: list[int] | None = None) -> Any:
+            if items is not None and x == 1:
+                items.clear()
+            return [x, "fine"]
+
+    from shadow.dispatcher import Dispatcher
+
+    d = Dispatcher(TARGET, primary=Clearing(), shadow="hostile", mode="async", isolation=isolation)
+    fine = d.wrap().fine
+    assert fine(0, [1, 2, 3]) == [0, "fine"]  # nobody changes it: a match
+    assert fine(1, [1, 2, 3]) == [1, "fine"]  # the primary empties it
+    c = d.close(timeout_s=30.0).by_op["fine"]
+    assert c.matched == 1 and c.diverged == {"mutated_input": 1}, c
