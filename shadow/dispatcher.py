@@ -20,10 +20,10 @@ through :class:`shadow.judge.Judge`, the rule shared with fuzz, gate, replay and
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
-import queue
 import random
 import signal
 import threading
@@ -56,7 +56,6 @@ from shadow.registry import OpSpec, Target
 MODES: tuple[str, ...] = ("off", "sync", "async", "strict")
 P = TypeVar("P")
 _perf = time.perf_counter
-_STOP = object()
 
 
 class ShadowDivergenceError(AssertionError):
@@ -255,15 +254,20 @@ class Dispatcher(Generic[P]):
         if self.runner is not None:  # off mode calls the primary (or its recorder) directly
             for state in self._states.values():
                 state.sync_call = self._make_sync_call(state)
-        self._queue: queue.Queue[Any] | None = None
+        # The async queue: a deque bounded by count and bytes (checked under _bytes_lock), a
+        # wake-up event for its one worker thread, and the batch the worker holds.
+        self._queue: collections.deque[_Job] | None = None
+        self._queue_size = max(1, queue_size)
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
         self._bytes_lock = threading.Lock()
-        self._batch_size = max(1, batch_size)
+        self._wake = threading.Event()
+        self._stopping = False
+        self._batch_size = max(1, batch_size) if isolation == "process" else 1
         self._inflight: list[_Job] = []
         self._job_lock = threading.Lock()
         if mode == "async":
-            self._queue = queue.Queue(maxsize=max(1, queue_size))
+            self._queue = collections.deque()
             self._worker = threading.Thread(target=self._work, name="shadow-worker", daemon=True)
             self._worker.start()
 
@@ -467,7 +471,8 @@ class Dispatcher(Generic[P]):
         try:
             return self._shadow_and_judge(state, p, prepared, args, kwargs, shadow)
         except BaseException as exc:
-            self._framework_error("judge", exc, state.counters)
+            if watcher is None or not watcher.seen:  # (the user's Ctrl-C is no failure of ours)
+                self._framework_error("judge", exc, state.counters)
             return None, []
         finally:
             if watcher is not None:
@@ -540,12 +545,12 @@ class Dispatcher(Generic[P]):
         counters = state.counters
         q = self._queue
         assert q is not None and self.runner is not None
-        if self._closed or not self._sampled(state, args, kwargs):
+        if self._closed or not (self._always or self._sampled(state, args, kwargs)):
             with counters.lock:
                 counters.unsampled += 1
             return state.primary(*args, **kwargs)
         # Skip before copying anything: a full queue must cost the caller nothing.
-        if q.full() or self._queued_bytes >= self._queue_bytes:
+        if len(q) >= self._queue_size or self._queued_bytes >= self._queue_bytes:
             with counters.lock:
                 counters.skipped += 1
             return state.primary(*args, **kwargs)
@@ -569,45 +574,41 @@ class Dispatcher(Generic[P]):
         return p.value
 
     def _enqueue(self, job: _Job) -> None:
-        assert self._queue is not None
+        q = self._queue
+        assert q is not None
         size = job.prepared.nbytes
         with self._bytes_lock:
-            if self._queued_bytes + size > self._queue_bytes and self._queued_bytes > 0:
-                full = True
-            else:
+            full = (
+                self._stopping  # close() already counted what was queued: too late
+                or len(q) >= self._queue_size
+                or (self._queued_bytes + size > self._queue_bytes and self._queued_bytes > 0)
+            )
+            if not full:
                 self._queued_bytes += size
-                full = False
-        if not full:
-            try:
-                self._queue.put_nowait(job)
-                return
-            except queue.Full:
-                with self._bytes_lock:
-                    self._queued_bytes -= size
-        with job.state.counters.lock:
-            job.state.counters.skipped += 1
+                q.append(job)
+        if full:
+            with job.state.counters.lock:
+                job.state.counters.skipped += 1
+        elif not self._wake.is_set():
+            self._wake.set()
 
     def _work(self) -> None:
+        """The worker thread: takes what is queued (a batch of up to ``batch_size`` calls in
+        process isolation, one otherwise), runs and judges it, until close() stops it."""
         q = self._queue
         assert q is not None and self.runner is not None
+        wake = self._wake
         while True:
-            item = q.get()
-            if item is _STOP:
-                q.task_done()
-                return
-            batch: list[_Job] = [item]
-            if self.isolation == "process":
-                while len(batch) < self._batch_size:
-                    try:
-                        more = q.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        q.put_nowait(_STOP)  # seen after this batch
-                        q.task_done()
-                        break
-                    batch.append(more)
-            self._inflight = batch
+            if not q:
+                if self._stopping:
+                    return
+                wake.clear()
+                if not q and not self._stopping:  # (re-checked: a put may precede the clear)
+                    wake.wait()
+                continue
+            with self._job_lock:  # taken off the queue and in flight at once, for _drain
+                batch = [q.popleft() for _ in range(min(len(q), self._batch_size))]
+                self._inflight = batch
             try:
                 self._run_batch(batch)
             except BaseException as exc:
@@ -615,9 +616,8 @@ class Dispatcher(Generic[P]):
             finally:
                 with self._bytes_lock:
                     self._queued_bytes -= sum(j.prepared.nbytes for j in batch)
-                self._inflight = []
-                for _ in batch:
-                    q.task_done()
+                with self._job_lock:
+                    self._inflight = []
 
     def _run_batch(self, batch: list[_Job]) -> None:
         assert self.runner is not None
@@ -629,10 +629,22 @@ class Dispatcher(Generic[P]):
                     job.state.counters.skipped += 1
             return
         for job, s in zip(batch, outcomes, strict=True):
+            p = job.primary
+            same = False
+            if job.atomic and s.fault is None and s.error is None and p.error is None:
+                # The common case, decided here as the sync fast path does: both returned
+                # strictly equal values (nothing to build, log or check for mutation).
+                try:
+                    same = strict_equal(p.value, s.value)
+                except BaseException:
+                    same = False
             with self._job_lock:  # judged and counted whole, or counted skipped by close()
                 if job.abandoned:
                     continue
                 job.done = True
+                if same:
+                    next(job.state.counters.fast_matched)
+                    continue
                 try:
                     self._judge_job(job, s)
                 except BaseException as exc:
@@ -640,7 +652,12 @@ class Dispatcher(Generic[P]):
 
     def _judge_job(self, job: _Job, s: Outcome) -> None:
         assert self.runner is not None
-        if job.atomic:
+        unchanged = (  # the primary's input pickles as before, and so does the shadow's
+            job.primary_after is not None
+            and job.primary_after == job.prepared.payload
+            and (s.input_after is None or _pickles_to(s.input_after, job.prepared.payload))
+        )
+        if job.atomic or unchanged:  # nothing to rebuild or compare for the mutation check
             judgement = job.state.judge.judge(job.primary, s)
         else:
             pristine = self.runner.snapshot(job.prepared)
@@ -660,27 +677,30 @@ class Dispatcher(Generic[P]):
         q = self._queue
         assert q is not None
         deadline = time.monotonic() + timeout_s
-        while q.unfinished_tasks and time.monotonic() < deadline:
+        while self._busy() and time.monotonic() < deadline:
             time.sleep(0.002)
-        while True:
-            try:
-                job = q.get_nowait()
-            except queue.Empty:
-                break
-            if job is not _STOP:
+        with self._job_lock:
+            with self._bytes_lock:
+                self._stopping = True
+                leftovers = list(q)
+                q.clear()
+                self._queued_bytes -= sum(j.prepared.nbytes for j in leftovers)
+            for job in leftovers:
                 with job.state.counters.lock:
                     job.state.counters.skipped += 1
-            q.task_done()
-        with self._job_lock:
-            for job in list(self._inflight):
+            for job in self._inflight:
                 if job.done:
                     continue
                 # Still running at the deadline (a hung shadow): count it now, ignore it later.
                 job.abandoned = True
                 with job.state.counters.lock:
                     job.state.counters.skipped += 1
-        with contextlib.suppress(queue.Full):
-            q.put_nowait(_STOP)
+        self._wake.set()
+
+    def _busy(self) -> bool:
+        assert self._queue is not None
+        with self._job_lock:
+            return bool(self._queue) or any(not j.done for j in self._inflight)
 
     # ------------------------------------------------------------------ failures of our own
 
@@ -702,6 +722,15 @@ class Dispatcher(Generic[P]):
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+
+def _pickles_to(value: Any, payload: bytes | None) -> bool:
+    """Does ``value`` pickle to exactly ``payload``? (An input left as it was does: one
+    pickle and a byte compare, cheaper than rebuilding the snapshot to compare with.)"""
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) == payload
+    except BaseException:
+        return False
 
 
 _ATOMIC_TYPES: frozenset[type] = frozenset({type(None), bool, int, float, str, bytes, complex})

@@ -63,6 +63,8 @@ def summarize_value(value: Any, limit: int = 160) -> str:
 
 def _summarize(value: Any, limit: int = 160) -> str:
     t = type(value)
+    if t in _TEXTS and len(value) > limit:
+        value = value[:limit]  # the text is cut to ``limit`` anyway: never repr it whole
     if value is None or t in (bool, int, float) or t is str:
         text = repr(value)
     elif t in (list, tuple):
@@ -84,9 +86,17 @@ def _summarize(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_TEXTS: tuple[type, ...] = (str, bytes, bytearray)
+_SIZED: frozenset[type] = frozenset({str, bytes, bytearray, list, tuple, dict, set, frozenset})
+
+
 def _diff_value(codec: Codec | None, value: Any) -> JSON:
-    """A diff side as JSON, replaced by its summary when large (events stay readable)."""
-    if codec is None:
+    """A diff side as JSON, replaced by its summary when large (events stay readable).
+
+    A value with more items (or characters, or bytes) than the JSON size limit cannot fit
+    in it: it is summarized without being encoded first, so a 100 MiB shadow result costs
+    no more to log than a small one."""
+    if codec is None or (type(value) in _SIZED and len(value) > _MAX_DIFF_VALUE_BYTES):
         return summarize_value(value)
     try:
         encoded = codec.encode_value(value, lenient=True)
@@ -109,12 +119,21 @@ def encode_diff(diff: Sequence[DiffEntry], codec: Codec | None) -> list[dict[str
     ]
 
 
-def replay_command(log_path: str | None, call_id: str, target: str | None = None) -> str:
+def replay_command(
+    log_path: str | None, call_id: str, target: str | None = None, kind: str | None = None
+) -> str:
     """The one-line command that replays a call; names ``--target`` when it is not the
-    project's configured one (a log never chooses what replay imports)."""
+    project's configured one (a log never chooses what replay imports), and process
+    isolation for a call whose shadow crashed (see :func:`replay_isolation`)."""
     log = shlex.quote(log_path) if log_path else "LOG"
     extra = f" --target {shlex.quote(target)}" if target else ""
-    return f"shadow replay {log} --call {shlex.quote(call_id)}{extra}"
+    return f"shadow replay {log} --call {shlex.quote(call_id)}{extra}{replay_isolation(kind)}"
+
+
+def replay_isolation(kind: object) -> str:
+    """`` --isolation process`` for a ``shadow_crash``: replayed in-process (replay's
+    default), the crash would take the replay itself down, without a word."""
+    return " --isolation process" if kind == "shadow_crash" else ""
 
 
 def encode_call(
@@ -259,7 +278,10 @@ class Reporter:
         fields["signature"] = divergence.signature.id
         fields["signature_parts"] = list(divergence.signature.parts)
         fields["replay"] = replay_command(
-            str(self.log.path) if self.log is not None else None, call_id, self.replay_target
+            str(self.log.path) if self.log is not None else None,
+            call_id,
+            self.replay_target,
+            divergence.kind,
         )
         fields.update(fields_extra)
         if self.log is not None:

@@ -49,6 +49,7 @@ from shadow.codec import JSON
 from shadow.dispatcher import new_run_id
 from shadow.events import Implementation, Reporter, implementation_of
 from shadow.isolation import ShadowRunner
+from shadow.isolation.thread import ShadowUnavailable
 from shadow.judge import Differential, Divergence, Judgement
 from shadow.log import EventLog
 from shadow.registry import OpSpec, Target
@@ -411,6 +412,7 @@ class Fuzzer:
         )
         self._deadline: float | None = None
         self._round_deadline: float | None = None
+        self._stopped: str | None = None  # why no shadow call can run any more
         self._t0 = time.perf_counter()
 
     @property
@@ -586,6 +588,11 @@ class Fuzzer:
                 new = self._round(op, states[op], rounds[op], budget, errors[op])
                 rounds[op] += 1
                 elapsed[op] += time.perf_counter() - t0
+                if self._stopped is not None:  # every op still hunting is cut short
+                    for cut in active:
+                        errors[cut].append(self._stopped)
+                    active.clear()
+                    break
                 used = states[op].examples - before
                 if self._deadline is None:
                     first = states[op].round_first_failure
@@ -598,6 +605,8 @@ class Fuzzer:
         return [self._result(op, states[op], elapsed[op], rounds[op], errors[op]) for op in ops]
 
     def _out_of_time(self) -> bool:
+        if self._stopped is not None:
+            return True
         return self._deadline is not None and time.perf_counter() >= self._deadline
 
     def _round_over(self) -> bool:
@@ -665,7 +674,17 @@ class Fuzzer:
             if observe is not None:
                 for label, score in observe(args, kwargs).items():
                     hypothesis.target(float(score), label=label)
-            judgement = differential(args, dict(kwargs))
+            try:
+                judgement = differential(args, dict(kwargs))
+            except ShadowUnavailable as exc:
+                # Thread isolation cannot kill hung calls; once too many hang, no call can
+                # run. The problems found so far are kept (a shrink step that cannot run
+                # counts as passing) and the run ends, saying why.
+                self._stopped = (
+                    f"stopped: {exc} (a thread cannot be killed; process isolation replaces "
+                    "a hung worker)"
+                )
+                return
             if not judgement.diverged:
                 if judgement.status == "tolerated":
                     state.tolerated += 1

@@ -30,7 +30,16 @@ from shadow.corpus import Case, CorpusError, iter_case_files, load_case
 from shadow.dispatcher import new_run_id
 from shadow.display import visible
 from shadow.events import Reporter
-from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, FuzzSetupError, OpResult, Pair
+from shadow.fuzz import (
+    Finding,
+    FuzzConfig,
+    Fuzzer,
+    FuzzReport,
+    FuzzSetupError,
+    OpResult,
+    Pair,
+)
+from shadow.isolation.thread import ShadowUnavailable
 from shadow.judge import Differential
 from shadow.log import EventLog
 from shadow.registry import Target
@@ -188,7 +197,12 @@ def _replay_corpus(
         differential = Differential(
             spec, getattr(pair.primary, case.op), fuzzer.runner, timeout_s=fuzzer.config.timeout_s
         )
-        judgement = differential(args, kwargs)
+        try:
+            judgement = differential(args, kwargs)
+        except ShadowUnavailable as exc:
+            message = f"not checked: {exc} (thread isolation cannot kill hung calls)"
+            items.append(GateItem("corpus", name, "failed", message, op=case.op))
+            continue
         elapsed = time.perf_counter() - t0
         note = ""
         if case.shadow and case.shadow != pair.shadow_name:
@@ -229,7 +243,8 @@ def _fuzz_items(
     active = baseline.active(today)
     name = result.op
     stats = f"{result.examples} examples in {result.elapsed_s:.1f}s, {result.rounds} round(s)"
-    if result.errors:
+    new = [f for f in result.findings if (f.op, f.signature) not in active]
+    if result.errors:  # the problems found before fuzzing failed are still reported
         return [
             GateItem(
                 "fuzz",
@@ -238,13 +253,23 @@ def _fuzz_items(
                 "fuzzing failed: " + "; ".join(result.errors),
                 op=name,
                 elapsed_s=result.elapsed_s,
-            )
+            ),
+            *_finding_items(new, name, stats, result.elapsed_s, sides),
         ]
-    new = [f for f in result.findings if (f.op, f.signature) not in active]
     if not new:
         note = f" ({result.accepted} accepted divergences)" if result.accepted else ""
         status: Status = "accepted" if result.accepted or result.findings else "passed"
         return [GateItem("fuzz", name, status, stats + note, op=name, elapsed_s=result.elapsed_s)]
+    return _finding_items(new, name, stats, result.elapsed_s, sides)
+
+
+def _finding_items(
+    findings: Sequence[Finding],
+    name: str,
+    stats: str,
+    elapsed_s: float,
+    sides: tuple[str, str],
+) -> list[GateItem]:
     return [
         GateItem(
             "fuzz",
@@ -258,11 +283,11 @@ def _fuzz_items(
             signature=f.signature,
             input=f.input if f.input is not None else f.input_repr,
             replay=f.replay,
-            elapsed_s=result.elapsed_s,
+            elapsed_s=elapsed_s,
             details=diff_lines(f.event, sides) + tuple(f"cause: {p}" for p in f.parts[:5]),
             sides=sides,
         )
-        for f in new
+        for f in findings
     ]
 
 

@@ -69,6 +69,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="where the shadow runs (default process: a crash or hang is a finding)",
     )
     p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="per-example limit for the shadow (default 10 s)",
+    )
+    p.add_argument(
         "--junit",
         type=Path,
         default=DEFAULT_JUNIT,
@@ -105,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     if examples < 1:
         console.print("shadow gate: --examples must be at least 1", markup=False)
         return 2
+    if not args.timeout > 0:
+        console.print(f"shadow gate: --timeout must be > 0, got {args.timeout:g}", markup=False)
+        return 2
     for option, path in (("--corpus", args.corpus), ("--baseline", args.baseline)):
         if path is not None and not path.exists():
             console.print(f"shadow gate: {option} {path}: no such file or directory", markup=False)
@@ -126,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         fuzz=not args.no_fuzz,
         seed=args.seed,
         isolation=args.isolation,
+        timeout_s=args.timeout,
         require_corpus=args.corpus is not None,
         require_baseline=args.baseline is not None,
     )

@@ -363,10 +363,29 @@ def _no_core_dumps() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _data_size() -> int:
+    """Bytes this process already has counted against ``RLIMIT_DATA`` (``VmData``), 0 when
+    unknown."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _cap_memory(limit_bytes: int | None) -> None:
     """Cap the worker's private writable memory (``RLIMIT_DATA``: heap, anonymous mappings,
-    thread stacks). Unlike ``RLIMIT_AS`` it ignores reserved-but-unused address space, which
-    threaded native libraries have gigabytes of; ``RLIMIT_AS`` is the fallback elsewhere."""
+    thread stacks). Unlike ``RLIMIT_AS`` it ignores address space reserved without write
+    access; ``RLIMIT_AS`` is the fallback elsewhere.
+
+    On Linux the cap is what the shadow may add to what the worker holds when it starts:
+    modules loaded before (in the fork server) may hold private writable reservations that
+    count against ``RLIMIT_DATA`` without using memory (a native dependency of this package
+    maps an arena of 1 GiB at import), and an absolute cap below them would make every later
+    mapping fail, loading an extension module included."""
     if limit_bytes is None:
         return
     import resource
@@ -374,6 +393,8 @@ def _cap_memory(limit_bytes: int | None) -> None:
     which = getattr(resource, "RLIMIT_DATA", None)
     if which is None or not sys.platform.startswith("linux"):
         which = resource.RLIMIT_AS
+    else:
+        limit_bytes += _data_size()
     _soft, hard = resource.getrlimit(which)
     limit = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
     resource.setrlimit(which, (limit, limit))

@@ -30,8 +30,9 @@ Containment, per call:
   exit status;
 * a result that cannot be pickled or is over ``max_result_bytes``: ``shadow_unsendable``,
   decided while pickling (an oversized result is abandoned at the cap, never built whole);
-* the worker's memory is capped (``memory_limit_mb``, ``RLIMIT_DATA``), so a blow-up is a
-  ``MemoryError`` or a crash in the worker, not in the host.
+* the worker's memory is capped (``memory_limit_mb`` beyond what it holds at start,
+  ``RLIMIT_DATA``), so a blow-up is a ``MemoryError`` or a crash in the worker, not in the
+  host.
 
 The next call after a crash or a timeout gets a fresh worker. Workers ignore SIGINT (Ctrl-C
 belongs to the host) and exit when the host dies, even in the middle of a call.

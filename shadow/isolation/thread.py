@@ -3,8 +3,8 @@
 Contains every Python-level fault of the shadow: any ``BaseException`` it raises
 (``SystemExit``, ``KeyboardInterrupt`` and PyO3's ``PanicException`` included) becomes the
 outcome's error, and with a ``timeout_s`` the call runs on a runner thread that is abandoned
-when it overruns, so a hang costs the caller ``timeout_s`` once (after ``max_hung``
-abandoned calls the runner refuses new work: :class:`ShadowUnavailable`). What it cannot
+when it overruns, so a hang costs the caller ``timeout_s`` once (while ``max_hung``
+abandoned calls are still running, the runner refuses new work: :class:`ShadowUnavailable`). What it cannot
 contain is a native crash (SIGSEGV, ``abort()``, a native stack overflow) or ``os._exit``:
 those end the process; use process isolation for a port that may do that.
 
@@ -48,8 +48,27 @@ def call_captured(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[st
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:
+        forget_frames(exc)
         return Outcome(None, exc, _perf() - t0)
     return Outcome(value, None, _perf() - t0)
+
+
+def forget_frames(exc: BaseException) -> None:
+    """Drop the tracebacks of a shadow's exception and of those it chains.
+
+    A traceback keeps the shadow's frames alive, and with them whatever their locals hold,
+    often until a garbage collection (exceptions kept by a judgement or a fuzzer sit in
+    reference cycles): a shadow that ran out of memory would keep its hoard. Nothing reads
+    them: a shadow's error is judged and logged by its type, message and attributes."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
 class InterruptWatcher:
@@ -104,13 +123,25 @@ class _RunnerThread:
         done = threading.Event()
         box: list[Outcome] = []
         self._jobs.put((fn, args, kwargs, done, box))
-        if done.wait(timeout):
-            return box[0]
-        self.abandoned = True
+        try:
+            if done.wait(timeout):
+                return box[0]
+        except BaseException:  # the wait was interrupted (Ctrl-C): the job runs on, alone
+            self._abandon()
+            raise
+        self._abandon()
         return None
+
+    def _abandon(self) -> None:
+        self.abandoned = True
+        self._jobs.put(None)  # ends the thread even if the job finished just now
 
     def stop(self) -> None:
         self._jobs.put(None)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
 
 class ThreadIsolation:
@@ -128,7 +159,7 @@ class ThreadIsolation:
         self.impl = impl
         self.timeout_s = timeout_s
         self.max_hung = max_hung
-        self.hung = 0
+        self._abandoned: list[_RunnerThread] = []
         self._runner: _RunnerThread | None = None
         self._lock = threading.Lock()
 
@@ -192,21 +223,38 @@ class ThreadIsolation:
                 self._runner.stop()
             self._runner = None
 
+    @property
+    def hung(self) -> int:
+        """Abandoned calls still running. A call that overran its timeout but then finished
+        (slow, not stuck) frees its place: its runner thread ends with it."""
+        with self._lock:
+            return self._still_hung()
+
     # ------------------------------------------------------------------ runner thread
+
+    def _still_hung(self) -> int:
+        self._abandoned = [r for r in self._abandoned if r.alive]
+        return len(self._abandoned)
 
     def _on_runner(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
     ) -> Outcome:
         with self._lock:
-            if self.hung >= self.max_hung:
-                raise ShadowUnavailable(f"{self.hung} shadow calls are still hung")
+            hung = self._still_hung()
+            if hung >= self.max_hung:
+                raise ShadowUnavailable(f"{hung} shadow calls are still hung")
             if self._runner is None or self._runner.abandoned:
                 self._runner = _RunnerThread()
             runner = self._runner
-        outcome = runner.run(fn, args, kwargs, timeout)
+        try:
+            outcome = runner.run(fn, args, kwargs, timeout)
+        except BaseException:  # interrupted: the call still runs, and no later one may queue
+            with self._lock:  # behind it (it would be blamed for this one's time)
+                self._abandoned.append(runner)
+            raise
         if outcome is None:
             with self._lock:
-                self.hung += 1
+                self._abandoned.append(runner)
             return Outcome(
                 fault=Fault("shadow_timeout", f"no answer within {timeout:g} s"),
                 duration_s=timeout,

@@ -22,15 +22,18 @@ SAMPLE_DIFF_ENTRIES: Final = 10
 _OPTIONS: Final = orjson.OPT_NON_STR_KEYS
 
 
-def replay_command(log_path: Path | str, call_id: str, target: Any = None) -> str:
+def replay_command(log_path: Path | str, call_id: str, target: Any = None, kind: Any = None) -> str:
     """The one-line command that replays a call from the log file that was reviewed; it names
     ``--target`` when the event's target is not the project's configured one (a log never
-    chooses what replay imports, so the reader sees what would be imported)."""
+    chooses what replay imports, so the reader sees what would be imported), and process
+    isolation when the shadow crashed on that call."""
     from shadow.config import configured_target
+    from shadow.events import replay_isolation
 
     extra = ""
     if isinstance(target, str) and "\x00" not in target and target != configured_target():
         extra = f" --target {shlex.quote(target)}"
+    extra += replay_isolation(kind)
     return f"shadow replay {shlex.quote(str(log_path))} --call {shlex.quote(call_id)}{extra}"
 
 
@@ -89,7 +92,7 @@ def build_reproducer(
         input_digest=_str_or_none(d.get("input_digest")),
         target=_str_or_none(d.get("target")),
         run_id=_str_or_none(d.get("run_id")),
-        replay=replay_command(log_path, call_id, d.get("target")),
+        replay=replay_command(log_path, call_id, d.get("target"), d.get("kind")),
         logged_replay=_str_or_none(d.get("replay")),
         diff=shown,
         diff_count=count,
