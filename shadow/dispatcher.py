@@ -25,7 +25,6 @@ import contextlib
 import os
 import pickle
 import random
-import signal
 import threading
 import time
 import uuid
@@ -42,7 +41,7 @@ from shadow.counters import OpCounters, RunCounters, format_counters
 from shadow.events import Implementation, Reporter, implementation_of
 from shadow.isolation import ISOLATIONS, Prepared, ShadowRunner
 from shadow.isolation.thread import (
-    InterruptWatcher,
+    INTERRUPTS,
     ShadowUnavailable,
     ThreadIsolation,
     call_captured,
@@ -383,6 +382,7 @@ class Dispatcher(Generic[P]):
             runner = cast(ThreadIsolation, self.runner)
             shadow_fn = getattr(runner.impl, state.name, None)
             bump = state.counters.fast_matched.__next__
+            interrupts = INTERRUPTS
 
             def shadowed(*args: Any, **kwargs: Any) -> Any:
                 if kwargs or shadow_fn is None or threading.current_thread() is not _MAIN:
@@ -393,17 +393,13 @@ class Dispatcher(Generic[P]):
                 p = run_primary(primary, args, kwargs)
                 if p.error is not None:
                     return general(state, args, kwargs, p)
-                watcher = InterruptWatcher()
-                previous = signal.signal(signal.SIGINT, watcher)
+                mark = interrupts.mark()
+                s = call_captured(shadow_fn, args, kwargs)
                 try:
-                    s = call_captured(shadow_fn, args, kwargs)
-                    try:
-                        same = s.error is None and strict_equal(p.value, s.value)
-                    except BaseException:
-                        same = False
-                finally:
-                    signal.signal(signal.SIGINT, previous)
-                if watcher.seen:
+                    same = s.error is None and strict_equal(p.value, s.value)
+                except BaseException:
+                    same = False
+                if interrupts.interrupted_since(mark):
                     raise KeyboardInterrupt
                 if same:
                     bump()
@@ -460,25 +456,16 @@ class Dispatcher(Generic[P]):
     ) -> tuple[Judgement | None, list[dict[str, Any]]]:
         """Run the shadow and judge, under one guard: nothing of the shadow's escapes, and a
         Ctrl-C that arrives meanwhile is the user's (re-raised after)."""
-        watcher: InterruptWatcher | None = None
-        previous: Any = None
-        if threading.current_thread() is _MAIN:
-            watcher = InterruptWatcher()
-            try:
-                previous = signal.signal(signal.SIGINT, watcher)
-            except (ValueError, OSError):
-                watcher = None
+        mark = INTERRUPTS.mark()
         try:
             return self._shadow_and_judge(state, p, prepared, args, kwargs, shadow)
         except BaseException as exc:
-            if watcher is None or not watcher.seen:  # (the user's Ctrl-C is no failure of ours)
+            if not INTERRUPTS.interrupted_since(mark):  # the user's Ctrl-C is no failure of ours
                 self._framework_error("judge", exc, state.counters)
             return None, []
         finally:
-            if watcher is not None:
-                signal.signal(signal.SIGINT, previous)
-                if watcher.seen:
-                    raise KeyboardInterrupt
+            if INTERRUPTS.interrupted_since(mark):
+                raise KeyboardInterrupt
 
     def _shadow_and_judge(
         self, state: _OpState, p: Outcome, prepared: Prepared, *call: Any

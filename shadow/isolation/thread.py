@@ -72,29 +72,57 @@ def forget_frames(exc: BaseException) -> None:
 
 
 class InterruptWatcher:
-    """Watches SIGINT around an inline shadow call in the main thread (was it the user?)."""
+    """Counts the user's Ctrl-C (SIGINT) so shadow code can be told apart from the user.
+
+    Why: anything *shadow code* raises is contained, ``KeyboardInterrupt`` included, but a
+    Ctrl-C that lands while a shadow runs in the main thread is the user's and must stop
+    the program. Swapping the SIGINT handler around every call costs microseconds; instead
+    one handler is chained in front of the program's own (installed once, from the main
+    thread, the first time a shadow runs there): it counts, then does what the previous
+    handler did. A call compares :meth:`mark` before and :meth:`interrupted_since` after.
+    If the program later installs a handler of its own, the count stops and a Ctrl-C during
+    a shadow call is contained like any shadow exception (the next one stops the program).
+    """
 
     def __init__(self) -> None:
-        self.seen = False
+        self.count = 0
+        self._previous: Any = None
+        self._installed = False
+        self._lock = threading.Lock()
 
     def __call__(self, signum: int, frame: Any) -> None:
-        self.seen = True
-        raise KeyboardInterrupt
+        self.count += 1
+        previous = self._previous
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.default_int_handler(signum, frame)
+        # SIG_IGN: the program ignores Ctrl-C; so do we (counted all the same)
+
+    def mark(self) -> int:
+        """The count now, installing the handler first when possible (main thread only)."""
+        if not self._installed and threading.current_thread() is threading.main_thread():
+            with self._lock:
+                if not self._installed:
+                    try:
+                        self._previous = signal.getsignal(signal.SIGINT)
+                        signal.signal(signal.SIGINT, self)
+                        self._installed = True
+                    except (ValueError, OSError, TypeError):
+                        self._installed = True  # no signals here: nothing to watch
+        return self.count
+
+    def interrupted_since(self, mark: int) -> bool:
+        return self.count != mark
+
+
+INTERRUPTS = InterruptWatcher()
 
 
 def _call_inline(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Outcome:
-    if threading.current_thread() is not threading.main_thread():
-        return call_captured(fn, args, kwargs)
-    watcher = InterruptWatcher()
-    try:
-        previous = signal.signal(signal.SIGINT, watcher)
-    except (ValueError, OSError):  # no signal support here: plain capture
-        return call_captured(fn, args, kwargs)
-    try:
-        outcome = call_captured(fn, args, kwargs)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if watcher.seen:
+    mark = INTERRUPTS.mark()
+    outcome = call_captured(fn, args, kwargs)
+    if INTERRUPTS.interrupted_since(mark):
         raise KeyboardInterrupt
     return outcome
 
@@ -262,4 +290,10 @@ class ThreadIsolation:
         return outcome
 
 
-__all__ = ["InterruptWatcher", "ShadowUnavailable", "ThreadIsolation", "call_captured"]
+__all__ = [
+    "INTERRUPTS",
+    "InterruptWatcher",
+    "ShadowUnavailable",
+    "ThreadIsolation",
+    "call_captured",
+]
