@@ -11,6 +11,14 @@ from shadow.config import ConfigError, default_target, find_pyproject
 from shadow.registry import Target, load_target
 
 
+def description(doc: str | None) -> str | None:
+    """A command's ``--help`` description: its module docstring's first paragraph, as plain
+    text (no reStructuredText double backticks)."""
+    if not doc:
+        return None
+    return " ".join(doc.split("\n\n")[0].split()).replace("``", "")
+
+
 def add_target_options(p: argparse.ArgumentParser) -> None:
     """``--target``, ``--ops``, ``--primary`` and ``--shadow``, the same in every command."""
     which = p.add_mutually_exclusive_group()

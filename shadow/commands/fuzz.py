@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from shadow.commands._common import add_target_options, chosen_ops, target_or_none
+from shadow.commands._common import (
+    add_target_options,
+    chosen_ops,
+    description,
+    target_or_none,
+)
 from shadow.terminal import make_console, print_table
 
 if TYPE_CHECKING:
@@ -37,7 +42,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "fuzz",
         help="fuzz every registered op on both implementations; log shrunk divergences",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=description(__doc__),
         epilog=(
             "exit status: 0 nothing diverged, 1 divergences found, 2 could not check "
             "(usage, target not loadable, fuzzing failed)\n\n"

@@ -11,7 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from shadow.commands._common import add_target_options, chosen_ops, target_or_none
+from shadow.commands._common import (
+    add_target_options,
+    chosen_ops,
+    description,
+    target_or_none,
+)
 from shadow.config import configured_path
 from shadow.terminal import make_console
 
@@ -24,7 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "gate",
         help="CI gate: replay the corpus, fuzz a fixed budget, compare with the baseline",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=description(__doc__),
         epilog=(
             "exit status: 0 passed, 1 failed (new or expired divergences), 2 could not check "
             "(usage, target not loadable, missing or broken corpus/baseline given explicitly)\n\n"
