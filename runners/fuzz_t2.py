@@ -916,7 +916,7 @@ THRESHOLD_EDGES = (0.0, -0.0, MIN_SUBNORMAL, 1e-3, 0.03, 1.0, MAX_DOUBLE)
 @st.composite
 def valid_thresholds(draw: st.DrawFn) -> GateThresholds:
     """The defaults, or each limit at 0, -0.0, the smallest and the largest double."""
-    if draw(st.integers(0, 2)) == 0:
+    if draw(st.integers(0, 3)) == 0:
         return GateThresholds()
     return GateThresholds(
         draw(st.sampled_from(THRESHOLD_EDGES) | st.floats(0.0, 1.0)),
@@ -980,11 +980,13 @@ BRANCHES = (
     "promote_no_correct",
     "iterate",
     "unstable",
+    "unstable",
     "unreplayed",
     "any",
 )
 """The decision's branches (docs/contract.md), and ``promote_no_correct``: valid_count 0
-with a promoted result, where the order of the first two checks decides."""
+with a promoted result, where the order of the first two checks decides. ``unstable``
+(nothing correct and stable) twice: its rationale quotes values, thresholds and labels."""
 
 
 @st.composite
