@@ -26,9 +26,18 @@ few percent per draw), not by luck. The limits, by op:
   ``labels`` (one per result; empty, invisible, lone-surrogate, one too few or too many).
 
 Ties and exact threshold hits are *built* from the drawn data with the reference's own
-arithmetic, so they happen in a third of the draws rather than never. Invalid inputs take a
+arithmetic, so they happen in a third of the draws rather than never. Half of the draws
+are valid inputs, half invalid. Invalid inputs take a
 valid one and break exactly one thing, at a random position, because the contract says the
 *first* failure in signature order is the one reported and both backends must agree on it.
+
+Draw order: in a long example Hypothesis draws the later choices closer to their simplest
+option, and after its first few examples it follows each new one with up to five copies
+that duplicate one of its parts (its mutator, good at ties), so a 400-example budget holds
+about a hundred independent draws. Each composite therefore draws what decides its case
+first (valid or invalid, the field to break, the gate to hit, the decision branch), then
+the data; and each case the contract singles out gets a few percent of the draws or more
+(``bench/bench_mutants.py`` measures the result: seeds that catch each planted slip).
 
 Shrinking: Hypothesis shrinks a ``sampled_from``/``one_of`` towards its first option and an
 integer towards 0, so every choice lists the small, plain case first (no top_k, the default
@@ -600,7 +609,7 @@ def valid_samples(draw: st.DrawFn) -> Any:
 
 @st.composite
 def invalid_samples(draw: st.DrawFn) -> Any:
-    how = draw(st.sampled_from(["element", "bool", "empty", "type", "element", "array", "wide"]))
+    how = draw(st.sampled_from(["element", "bool", "empty", "type", "bool", "array", "wide"]))
     items = draw(st.lists(moderate, min_size=1, max_size=10))
     if how == "type":
         return draw(st.sampled_from([*WRONG_SEQUENCES, 1.0, "1,2"]))

@@ -247,9 +247,9 @@ def _enumerate_group(ctx: DivergenceContext) -> str | None:
         return "scores differ"
     if len(p) != len(s):
         return "number of candidates kept differs"
-    if strict_equal(p.scores, s.scores):
-        # the same scores position by position: candidates of equal score (a tie) swapped,
-        # or, past top_k, another of the tied candidates kept
+    if p.scores == s.scores:
+        # the same scores position by position (equal as the sort sees them): candidates
+        # of equal score (a tie) swapped, or, past top_k, another of the tied kept
         return "equal scores ordered differently"
     return "candidates ordered differently"
 
@@ -327,12 +327,13 @@ def _rank_group(ctx: DivergenceContext) -> str | None:
     if rows_p.keys() != rows_s.keys():
         return "ranked pool differs"
     if any(
-        strict_equal([key(e) for e in p.ranked], [key(e) for e in s.ranked])
+        [key(e) for e in p.ranked] == [key(e) for e in s.ranked]
         for key in _RANK_KEYS
         if _sorted_by(p.ranked, key)
     ):
-        # the same sort key position by position, for an objective the primary's order
-        # follows: entries that tie swapped (a stable vs an unstable sort)
+        # the same sort key position by position (equal as the sort sees it: -0.0 ties
+        # with 0.0), for an objective the primary's order follows: entries that tie
+        # swapped (a stable vs an unstable sort)
         return "tied entries ordered differently"
     return "ranked order differs"
 

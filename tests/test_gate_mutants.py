@@ -322,6 +322,11 @@ def test_slip_is_judged_by_what_it_changes(mutant: type[Mutant]) -> None:
             "duplicate_wrong_code",
             (([_m("b", 7, 1.0), _m("c", 2, 1.0), _m("b", 7, 2.0)], 0.0, BaselineRule(())), {}),
         ),
+        # a tie of -0.0 and 0.0 (equal to the sort, not to a strict comparison)
+        (
+            "unstable_rank_sort",
+            (([_m("a", 1, -0.0), _m("b", 1, 0.0), _m("c", 1, 100.0)], 1e-3, BaselineRule(())), {}),
+        ),
         # the tie under the gflops objective
         (
             "unstable_rank_sort",
