@@ -72,7 +72,9 @@ class TypedCodec:
 
     def encode_value(self, value: Any, *, lenient: bool = False) -> JSON:
         t = type(value)
-        if t is str or t is bool or value is None:
+        if t is str:
+            return value if _utf8(value) else {"$str": value.encode("unicode_escape").decode()}
+        if t is bool or value is None:
             return value
         if t is int:
             return value if _INT_MIN <= value <= _INT_MAX else {"$int": str(value)}
@@ -130,6 +132,8 @@ class TypedCodec:
             return {self.decode_value(k): self.decode_value(v) for k, v in data["$dict"]}
         if "$bytes" in data:
             return base64.b64decode(data["$bytes"])
+        if "$str" in data:
+            return str(data["$str"]).encode("ascii").decode("unicode_escape")
         raise CodecError(f"cannot decode {sorted(data)!r}")
 
 
@@ -156,6 +160,18 @@ def _init_split(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(f.name for f in fields if not f.init),
         )
     return split
+
+
+def _utf8(text: str) -> bool:
+    """Can JSON hold ``text`` as it is? Not with a lone surrogate (``"\\ud800"``), which
+    Python strings allow and UTF-8 does not: such a string is written escaped, as ``$str``."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _build(cls: type, values: dict[str, Any]) -> Any:

@@ -518,9 +518,16 @@ class _Walker:
             options["custom_operators"] = [_FloatTolerance(self.policy)]
         try:
             tree = DeepDiff(a, b, **options)
-        except Exception:  # a hostile __eq__/__hash__: report the subtree as a whole
-            self._add(path, a, b)
-            return
+        except Exception:
+            # DeepDiff's NaN check calls isnan on every array (a NumPy array of strings
+            # raises): retry without it. Anything else (a hostile __eq__/__hash__) reports
+            # the subtree as a whole.
+            options["ignore_nan_inequality"] = False
+            try:
+                tree = DeepDiff(a, b, **options)
+            except Exception:
+                self._add(path, a, b)
+                return
         before = len(self.entries)
         for key, change in _REPORT_KEYS.items():
             for level in tree.get(key, ()):

@@ -88,10 +88,18 @@ def fault_key(fault: Fault) -> str:
     return f"{fault.kind}: {normalize_message(fault.detail, 60)}"
 
 
+def _type_name(value: Any) -> str:
+    """``int`` for builtins, ``numpy.bool`` otherwise: NumPy's bool is also called ``bool``."""
+    cls = type(value)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
 def diff_part(entry: DiffEntry) -> str:
     path = normalize_path(entry.path)
     if entry.change == "type":
-        return f"{path}:type:{type(entry.primary).__qualname__}>{type(entry.shadow).__qualname__}"
+        return f"{path}:type:{_type_name(entry.primary)}>{_type_name(entry.shadow)}"
     return f"{path}:{entry.change}"
 
 

@@ -1,11 +1,14 @@
 """Deliberately wrong variants of the Python reference: the gate's self-check.
 
-Each mutant is the kind of slip a port makes (a boundary off by one, a different rounding or
-summation order, a tie broken the other way, an unstable sort, an overflow check that is off
-or missing, a wrong error field/code, accepting bools, another percentile method, ``<``
-instead of ``<=`` in a gate, decision branches in another order). ``tests/test_gate_mutants.py``
+Each mutant is the kind of slip a port makes (a boundary off by one, a falsy 0 taken as "no
+limit", a different rounding or summation order, a tie broken the other way, an unstable sort,
+an overflow check that is off or missing, a wrong error field/code, accepting bools, another
+percentile method, ``<`` instead of ``<=`` in a gate, decision branches in another order, a
+rationale that ignores the thresholds it was given), and only that slip: a mutant otherwise
+returns what the reference returns, with the same types. ``tests/test_gate_mutants.py``
 puts each in place of the shadow implementation and asserts that the gate's fuzz (same code
-path, CI budget) catches it. A mutant that survives means the strategies miss an edge.
+path, CI budget) catches it as one problem; ``bench/bench_mutants.py`` measures how many
+random seeds catch each. A mutant that survives means the strategies miss an edge.
 """
 
 from __future__ import annotations
@@ -68,6 +71,20 @@ class WidthLimitOffByOne(Mutant):
         if any(type(w) is int and w == 16 for w in space.vector_widths):
             raise InvalidInputError("out_of_range", "vector_widths", "16 is outside 1..=15")
         return table
+
+
+class TopKZeroKeepsAll(Mutant):
+    """Falsy boundary: ``top_k=0`` taken as "no limit" (``if top_k:``), keeping every
+    candidate where the contract rejects it."""
+
+    name = "top_k_zero_keeps_all"
+    op = "enumerate_candidates"
+    category = "falsy boundary"
+
+    def enumerate_candidates(self, space: SearchSpace) -> CandidateTable:
+        if isinstance(space, SearchSpace) and type(space.top_k) is int and not space.top_k:
+            space = dataclasses.replace(space, top_k=None)
+        return super().enumerate_candidates(space)
 
 
 class ScoreReassociated(Mutant):
@@ -238,9 +255,10 @@ class DuplicateWrongCode(Mutant):
 
 
 def _thresholds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> GateThresholds:
+    """The thresholds of a call the reference accepted, as the floats it compared with."""
     t = args[2] if len(args) > 2 else kwargs.get("thresholds", _DEFAULT)
     assert isinstance(t, GateThresholds)
-    return t
+    return GateThresholds(float(t.max_error), float(t.max_cv), float(t.min_delta_percent))
 
 
 class CorrectnessGateStrict(Mutant):
@@ -313,8 +331,27 @@ class DecisionBranchOrder(Mutant):
         return d
 
 
+class RationaleDefaultThresholds(Mutant):
+    """Decision: the rationale quotes the default thresholds, not the ones passed in."""
+
+    name = "rationale_default_thresholds"
+    op = "decide"
+    category = "decision"
+
+    def decide(
+        self,
+        valid_count: int,
+        replay_results: Sequence[ReplayEvaluation],
+        thresholds: GateThresholds = _DEFAULT,
+        labels: Sequence[str] | None = None,
+    ) -> Decision:
+        super().decide(valid_count, replay_results, thresholds, labels)  # the same checks
+        return super().decide(valid_count, replay_results, _DEFAULT, labels)
+
+
 MUTANTS: tuple[type[Mutant], ...] = (
     WidthLimitOffByOne,
+    TopKZeroKeepsAll,
     ScoreReassociated,
     TieBreakDescending,
     SeedLimitExclusive,
@@ -328,6 +365,7 @@ MUTANTS: tuple[type[Mutant], ...] = (
     StabilityGateStrict,
     PromotionGateStrict,
     DecisionBranchOrder,
+    RationaleDefaultThresholds,
 )
 
 TARGET = make_target("tests.mutants_t2:TARGET", {m.name: m for m in MUTANTS})

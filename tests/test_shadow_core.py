@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shadow.codec import TypedCodec, protect
+from shadow.codec import TypedCodec, canonical_json, protect
 from shadow.compare import EXACT, ComparePolicy, Verdict, compare_values, ulp_distance
 from shadow.dispatcher import Dispatcher, ShadowDivergenceError
 from shadow.judge import Judge
@@ -136,6 +137,15 @@ def test_codec_round_trips_any_value(value: Any) -> None:
     assert args[1] == Point(1, 2.0)
 
 
+@given(st.text(st.characters(codec=None, categories=["Cs", "Ll", "Cc"]), max_size=6))
+def test_codec_keeps_strings_utf8_cannot_hold(text: str) -> None:
+    """A lone surrogate is a valid Python string but not UTF-8: escaped, and restored."""
+    encoded = CODEC.encode((text, [text]), {"k": text})
+    canonical_json(encoded)  # JSON can hold it
+    args, kwargs = CODEC.decode(orjson.loads(canonical_json(encoded)))
+    assert args == (text, [text]) and kwargs == {"k": text}
+
+
 def test_protect_shares_immutable_and_copies_mutable() -> None:
     frozen = (1, "a", Point(1, 2.0), (3.0,))
     assert protect(frozen) is frozen
@@ -230,6 +240,22 @@ def test_diff_is_bounded_on_huge_values() -> None:
     big = list(range(1_000_000))
     v = compare_values(big, [x + 1 for x in big])
     assert v.status == "diverged" and len(v.diff) == 50 and v.truncated
+
+
+def test_arrays_deepdiff_cannot_check_for_nan_still_compare() -> None:
+    np = pytest.importorskip("numpy")
+    strings = np.array(["a", "b"])  # DeepDiff's NaN check raises on a string array
+    assert compare_values([strings], [strings.copy()]).status != "diverged"
+    assert compare_values([strings], [np.array(["a", "c"])]).status == "diverged"
+
+
+def test_a_type_change_names_foreign_types_in_full() -> None:
+    np = pytest.importorskip("numpy")
+    v = compare_values({"ok": True}, {"ok": np.bool_(True)})  # both named "bool"
+    sig = signature_of(
+        "op", "value_mismatch", primary=Outcome(), shadow=Outcome(), diff=v.diff, error_attrs=()
+    )
+    assert sig.parts == ("root['ok']:type:bool>numpy.bool",)
 
 
 # ---------------------------------------------------------------------- isolation
