@@ -2,21 +2,27 @@
 
 How a review runs:
 
-1. :mod:`shadow.review.prescan` checks each log at byte level (and decompresses gzip),
-   writing a rewritten copy only for files DuckDB could not read verbatim.
-2. One SQL pass (:func:`shadow.review.sql.aggregate_sql`) reads every line, classifies it,
-   and fills a small table of grouping-set rows: per group, per op, per time second, per
-   duration bucket, skipped lines by reason, and the few lines Python must see (lines
-   DuckDB could not parse, run summaries).  Memory is bounded by a DuckDB
-   ``memory_limit``; nothing per event is kept.
-3. Python parses the unparsable lines (torn-line resync, exact skip reason); lines it
+1. :mod:`shadow.review.prescan` counts each log's lines and indexes its blocks at byte
+   level (decompressing gzip, and rewriting a copy only for lines over the length limit).
+2. One SQL pass (:func:`shadow.review.sql.read_json_sql`, ``json_classified_sql`` and
+   ``aggregate_sql``) reads every line with DuckDB's ``read_json`` into typed columns,
+   classifies it, and fills a small table of grouping-set rows: per group, per op, per time
+   second, per duration bucket, skipped lines by reason, rows per file, and the few rows
+   Python must see (lines DuckDB could not read, run summaries).  Memory is bounded by a
+   DuckDB ``memory_limit``; nothing per event is kept.  Rows are numbered by their ordinal
+   in the file: ``read_json`` gives no row for a blank line, so when a file's row count
+   says it has blank lines, the pre-scan finds them and ordinals are mapped back to line
+   numbers (only for the few rows that are reported).
+3. The "lane": the text of each row DuckDB could not read (fetched by line number) is
+   classified by the line-level SQL (:func:`shadow.review.sql.classified_sql`) and, when
+   DuckDB cannot parse it either, by Python (torn-line resync, exact skip reason); lines it
    rescues are aggregated by the same SQL and merged in.
 4. Small queries over that table, plus the few lines fetched back by line number (the
-   smallest reproducing input of each group, message examples), build the
+   smallest reproducing input of each group, message examples, run summaries), build the
    :class:`~shadow.review.model.Review`.
 
-``shadow query`` and ``shadow export`` use the same reading and classification through
-:meth:`LogSet.events_view`.
+``shadow query`` and ``shadow export`` read lines with ``read_csv`` and classify them with
+the same line-level SQL, through :meth:`LogSet.events_view`.
 """
 
 from __future__ import annotations
@@ -51,11 +57,24 @@ from shadow.review.model import (
     severity_rank,
     sort_groups,
 )
-from shadow.review.prescan import PreparedLog, Prescanner, fetch_lines, remove_scratch, scratch_dir
+from shadow.review import prescan
+from shadow.review.prescan import (
+    PreparedLog,
+    Prescanner,
+    Reader,
+    blank_lines,
+    fetch_lines,
+    remove_scratch,
+    rows_to_lines,
+    scratch_dir,
+)
 from shadow.review.reproducer import build_reproducer
-from shadow.review.resync import loads, parse_line
+from shadow.review.resync import BLANK, loads, parse_line
 from shadow.review.timeline import Timeline, format_us
 
+_NO_LINES: Final = (
+    "SELECT NULL::INTEGER AS f, NULL::BIGINT AS line_no, NULL::VARCHAR AS line WHERE false"
+)
 #: Default memory budget of DuckDB (override: ``SHADOW_REVIEW_MEMORY``, e.g. ``1GB``).
 DEFAULT_MEMORY_LIMIT: Final = "256MB"
 MESSAGES_PER_GROUP: Final = 5
@@ -197,8 +216,14 @@ class LogSet:
             remove_scratch(self.scratch)
 
 
-def prepare(paths: Sequence[str | os.PathLike[str]], *, command: str = "review") -> LogSet:
-    """Resolve and pre-scan logs, and open a connection; raises ``ReviewInputError``."""
+def prepare(
+    paths: Sequence[str | os.PathLike[str]], *, command: str = "review", reader: Reader = "lines"
+) -> LogSet:
+    """Resolve and pre-scan logs for ``reader``, and open a connection.
+
+    Raises ``ReviewInputError``.  ``reader`` is how DuckDB will read the lines: ``lines``
+    (``read_csv``, for :meth:`LogSet.events_view`) or ``json`` (``read_json``, for review).
+    """
     files = resolve_logs(paths, command=command)
     sizes = []
     for path in files:
@@ -209,7 +234,7 @@ def prepare(paths: Sequence[str | os.PathLike[str]], *, command: str = "review")
     scratch = scratch_dir(sizes)
     nonce = secrets.token_hex(8)
     try:
-        scanner = Prescanner(scratch, nonce)
+        scanner = Prescanner(scratch, nonce, reader)
         logs = []
         for i, path in enumerate(files):
             try:
@@ -227,9 +252,9 @@ def prepare(paths: Sequence[str | os.PathLike[str]], *, command: str = "review")
 
 @contextmanager
 def open_logs(
-    paths: Sequence[str | os.PathLike[str]], *, command: str = "review"
+    paths: Sequence[str | os.PathLike[str]], *, command: str = "review", reader: Reader = "lines"
 ) -> Iterator[LogSet]:
-    logset = prepare(paths, command=command)
+    logset = prepare(paths, command=command, reader=reader)
     try:
         yield logset
     finally:
@@ -242,7 +267,7 @@ def open_logs(
 def review_with_duckdb(
     paths: Sequence[str | os.PathLike[str]], *, max_buckets: int = 240
 ) -> Review:
-    with open_logs(paths) as logset:
+    with open_logs(paths, reader="json") as logset:
         return _Reviewer(logset, max_buckets).run()
 
 
@@ -255,6 +280,7 @@ class _Reviewer:
         self.skipped: Counter[str] = Counter()
         self.rescued: dict[tuple[int, int], str] = {}
         self.field_problems: Counter[tuple[str, str]] = Counter()
+        self.blanks: dict[int, list[int]] = {}  # per file with blank lines: their numbers
 
     def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params).fetchall()
@@ -264,56 +290,126 @@ class _Reviewer:
         return self.q(f"SELECT {columns} FROM shadow_agg WHERE g = {self.masks[name]}{extra}")
 
     def run(self) -> Review:
-        source = self.ls.source_sql()
+        readable = [log for log in self.ls.logs if log.read_path is not None]
         for log in self.ls.logs:
             self.skipped.update(dict(log.skipped))
-        if source is None:
-            self.con.execute(
-                sql.aggregate_sql(
-                    "shadow_agg",
-                    sql.classified_sql(
-                        "SELECT NULL::INTEGER AS f, NULL::BIGINT AS line_no, "
-                        "NULL::VARCHAR AS line WHERE false",
-                        self.ls.marker,
-                        fields=sql.REVIEW_FIELDS,
-                        trusted=True,
-                    ),
-                )
-            )
+        if not readable:
+            self.con.execute(sql.aggregate_sql("shadow_agg", self._classified_lines(_NO_LINES)))
+            self._store_summaries([])
         else:
-            self._aggregate(source)
+            self._aggregate(readable)
         return self._build()
 
-    def _aggregate(self, source: str) -> None:
-        marker = self.ls.marker
-        classified = sql.classified_sql(source, marker, fields=sql.REVIEW_FIELDS, trusted=False)
-        self.con.execute(sql.aggregate_sql("shadow_main", classified))
-        total = self.q(
-            f"SELECT coalesce(sum(n), 0) FROM shadow_main WHERE g = {self.masks['status']}"
-        )[0][0]
-        if total != self.ls.lines:  # pragma: no cover - a guard, not a code path
-            raise ReviewInputError(
-                f"DuckDB read {total:,} lines where the pre-scan counted {self.ls.lines:,}; "
-                "refusing to report on a partial read"
-            )
-        lane = self.q(
-            f"SELECT l_f, l_ln, l_line FROM shadow_main WHERE g = {self.masks['lines']} "
-            "AND l_kind = 'python' ORDER BY l_f, l_ln"
+    def _classified_lines(self, source: str, *, trusted: bool = True) -> str:
+        return sql.classified_sql(
+            source, self.ls.marker, fields=sql.REVIEW_FIELDS, trusted=trusted
         )
-        reasons, rescued = self.ls.python_lane(lane)
-        self.skipped.update(reasons)
-        if rescued:
-            self.rescued = {(f, ln): text for f, ln, text in rescued}
-            side = sql.classified_sql(
-                self.ls.store_rescued(rescued),
-                marker,
-                fields=sql.REVIEW_FIELDS,
-                trusted=True,
-            )
+
+    def _aggregate(self, readable: list[PreparedLog]) -> None:
+        source = sql.read_json_sql(
+            [(log.index, str(log.read_path)) for log in readable], prescan.MAX_LINE_BYTES
+        )
+        self.con.execute(sql.aggregate_sql("shadow_main", sql.json_classified_sql(source)))
+        rows = dict(self.q(f"SELECT s_f, n FROM shadow_main WHERE g = {self.masks['files']}"))
+        for log in readable:
+            n = int(rows.get(log.index, 0))
+            if n == log.lines:
+                continue
+            blanks = blank_lines(log)
+            if n != log.lines - len(blanks):  # pragma: no cover - a guard, not a code path
+                raise ReviewInputError(
+                    f"DuckDB read {n:,} rows of {log.path} where the pre-scan counted "
+                    f"{log.lines:,} lines ({len(blanks):,} blank); "
+                    "refusing to report on a partial read"
+                )
+            self.blanks[log.index] = blanks
+            self.skipped[BLANK] += len(blanks)
+        lane = self.q(
+            f"SELECT l_kind, l_f, l_ln FROM shadow_main WHERE g = {self.masks['lines']} "
+            "AND l_kind IS NOT NULL ORDER BY l_f, l_ln"
+        )
+        texts = self._fetch({(f, ln) for _, f, ln in lane})
+        summaries = [(f, ln, texts.get((f, ln))) for kind, f, ln in lane if kind == "run_summary"]
+        side = self._lane([(f, ln, texts.get((f, ln))) for kind, f, ln in lane if kind != "run_summary"])
+        if side is not None:
             self.con.execute(sql.aggregate_sql("shadow_side", side))
             self.con.execute(sql.merge_sql("shadow_agg", ["shadow_main", "shadow_side"]))
+            summaries += [
+                (f, ln, line.encode("utf-8"))
+                for f, ln, line in self.q(
+                    f"SELECT l_f, l_ln, l_line FROM shadow_side WHERE g = {self.masks['lines']} "
+                    "AND l_kind = 'run_summary'"
+                )
+            ]
         else:
             self.con.execute("ALTER TABLE shadow_main RENAME TO shadow_agg")
+        self._store_summaries(summaries)
+
+    def _lane(self, rows: list[tuple[int, int, bytes | None]]) -> str | None:
+        """Classify the rows ``read_json`` could not (or not surely) read, from their text.
+
+        A text DuckDB's JSON functions parse is classified by the line-level SQL, as the
+        line engine would; the rest go to Python (torn-line resync, exact skip reason), and
+        what it rescues is classified by the same SQL.  Returns the SQL of the classified
+        lane lines, or None when there are none.
+        """
+        if not rows:
+            return None
+        texts: list[tuple[int, int, str]] = []
+        python: list[tuple[int, int, bytes]] = []
+        for f, ln, raw in rows:
+            if raw is None:  # pragma: no cover - the pre-scan counted this line
+                raise ReviewInputError(f"cannot read line {self._line_of(f, ln)} again")
+            try:
+                texts.append((f, ln, raw.decode("utf-8")))
+            except UnicodeDecodeError:
+                python.append((f, ln, raw))
+        lane = self._classified_lines(self._table("shadow_lane", texts), trusted=False)
+        python += [
+            (f, ln, line.encode("utf-8"))
+            for f, ln, line in self.q(f"SELECT f, line_no, line FROM ({lane}) WHERE status = 'python'")
+        ]
+        rescued: list[tuple[int, int, str]] = []
+        for f, ln, raw in python:
+            parsed = parse_line(raw, self._is_complete(f, ln))
+            self.skipped.update(parsed.skipped)
+            if parsed.text is not None:
+                rescued.append((f, ln, parsed.text.decode("utf-8")))
+        self.rescued = {(f, ln): text for f, ln, text in rescued}
+        parts = [f"SELECT * FROM ({lane}) WHERE status <> 'python'"]
+        if rescued:
+            parts.append(f"SELECT * FROM ({self._classified_lines(self._table('shadow_rescued', rescued))})")
+        return " UNION ALL ".join(parts)
+
+    def _table(self, name: str, rows: Sequence[tuple[int, int, str]]) -> str:
+        """Put ``(f, line_no, line)`` rows in a temporary table; return its SQL relation."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} (f INTEGER, line_no BIGINT, line VARCHAR)"
+        )
+        if rows:
+            self.con.execute(
+                f"INSERT INTO {name} SELECT unnest($1), unnest($2), unnest($3)",
+                [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+            )
+        return f"SELECT f, line_no, line FROM {name}"
+
+    def _store_summaries(self, rows: Sequence[tuple[int, int, bytes | None]]) -> None:
+        """The run summaries' lines, for :meth:`_runs` and :meth:`_ops`."""
+        texts = []
+        for f, ln, raw in rows:
+            try:
+                texts.append((f, ln, raw.decode("utf-8") if raw is not None else None))
+            except UnicodeDecodeError:  # pragma: no cover - DuckDB read it as text
+                continue
+        self._table("shadow_summary_lines", [(f, ln, t) for f, ln, t in texts if t is not None])
+
+    def _line_of(self, f: int, row: int) -> int:
+        """The line number of a row ordinal (see the module docstring)."""
+        blanks = self.blanks.get(f)
+        return row if not blanks else rows_to_lines([row], blanks)[row]
+
+    def _is_complete(self, f: int, row: int) -> bool:
+        return self.ls.is_complete(f, self._line_of(f, row))
 
     # ------------------------------------------------------------------ building
 
@@ -325,7 +421,7 @@ class _Reviewer:
         ):
             if st.startswith("event:"):
                 events[st[len("event:") :]] += n
-            elif st != "python":
+            elif st not in ("python", "verify"):
                 self.skipped[st] += n
             for field, problem in zip(fields, problems, strict=True):
                 if problem is not None:
@@ -423,7 +519,7 @@ class _Reviewer:
                     data if isinstance(data, dict) else None,
                     call_id=call_id if isinstance(call_id, str) else "?",
                     log_path=self.ls.logs[f].path,
-                    line_no=ln,
+                    line_no=self._line_of(f, ln),
                     size=size,
                 )
             group_messages = []
@@ -472,6 +568,7 @@ class _Reviewer:
         return out
 
     def _fetch(self, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The text of rows ``(f, ordinal)``: a rescued line's kept part, else the line."""
         texts: dict[tuple[int, int], bytes] = {}
         per_file: dict[int, set[int]] = defaultdict(set)
         for f, ln in wanted:
@@ -480,9 +577,13 @@ class _Reviewer:
                 texts[(f, ln)] = rescued.encode("utf-8")
             else:
                 per_file[f].add(ln)
-        for f, lines in per_file.items():
-            for ln, raw in fetch_lines(self.ls.logs[f], lines).items():
-                texts[(f, ln)] = raw
+        for f, rows in per_file.items():
+            blanks = self.blanks.get(f)
+            lines = rows_to_lines(rows, blanks) if blanks else {r: r for r in rows}
+            found = fetch_lines(self.ls.logs[f], lines.values())
+            for row, ln in lines.items():
+                if ln in found:
+                    texts[(f, row)] = found[ln]
         return texts
 
     @staticmethod
@@ -497,9 +598,8 @@ class _Reviewer:
     def _runs(self) -> tuple[tuple[RunInfo, ...], int]:
         base = f"""
             WITH rs AS (
-              SELECT l_f AS f, l_ln AS ln, l_line AS line,
-                     json_extract_string(l_line, '$.run_id') AS run_id
-              FROM shadow_agg WHERE g = {self.masks["lines"]} AND l_kind = 'run_summary'
+              SELECT f, line_no AS ln, line, json_extract_string(line, '$.run_id') AS run_id
+              FROM shadow_summary_lines
             ),
             ranked AS (
               SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY f, ln) AS k FROM rs
@@ -536,7 +636,7 @@ class _Reviewer:
                 shadow_name=r[7],
                 shadow_version=r[8],
                 log=str(self.ls.logs[r[9]].path),
-                line=r[10],
+                line=self._line_of(r[9], r[10]),
             )
             for r in rows
         )

@@ -1,31 +1,41 @@
-"""Byte-level pre-scan of a log: what DuckDB can read as it is, and a copy where it cannot.
+"""Byte-level pre-scan of a log: line count, block index, and a copy only where needed.
 
-Why: DuckDB reads a log as lines of text, fast and in parallel, but only text it can take
-verbatim: valid UTF-8, lines split on ``\\n`` alone (its reader also splits on ``\\r``), no
-line longer than its limit, no byte equal to the column delimiter, and plain (not gzip)
-files so that a reproducing line can be fetched again by its offset.  A shadow log is
-almost always such a file, and checking that costs a few ``memchr``-speed passes over each
-1 MiB block.  The rare blocks that fail are rewritten line by line into a temporary copy:
-a line DuckDB could not read is parsed here (:func:`shadow.review.resync.parse_line`) and
-written back as the JSON it holds (a torn line's kept suffix, ``\\r`` turned to spaces) or
-as a marker line that names its skip reason.  Line numbers never change, so every count and
-every reported line number is the same as a line-by-line reader's.
+Why: DuckDB reads a log fast and in parallel, but Python must still know a few things about
+the file's physical lines: how many there are (every line is counted, even the ones no
+reader keeps), where blocks of lines start (to fetch a reproducing line again by its
+number without a second full scan), whether the last line is complete, and which lines are
+longer than the reader's limit.  Each of those costs a ``memchr``-speed pass over each block.
 
-Gzip logs are always decompressed into such a copy: a truncated stream keeps what could be
-decompressed, and the file is reported with its problem instead of failing the review.
+Two readers, two sets of rules:
+
+* ``json`` (``shadow review``): DuckDB's ``read_json`` takes the file as it is (bad UTF-8,
+  carriage returns and other junk become rows it cannot read, which the review then
+  classifies in Python); only lines over :data:`MAX_LINE_BYTES` need a rewritten copy.
+* ``lines`` (``shadow query``/``export``): ``read_csv`` reads each line as text, which needs
+  valid UTF-8, lines split on ``\n`` alone (its reader also splits on ``\r``), no byte
+  equal to its column delimiter and no byte-order mark; blocks that fail are rewritten line
+  by line: a line it could not read is parsed here (:func:`shadow.review.resync.parse_line`)
+  and written back as the JSON it holds (a torn line's kept suffix, ``\r`` turned to
+  spaces) or as a marker line that names its skip reason.
+
+Either way line numbers never change, so every count and every reported line number is the
+same as a line-by-line reader's.  Gzip logs are always decompressed into such a copy: a
+truncated stream keeps what could be decompressed, and the file is reported with its problem
+instead of failing the review.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import re
 import shutil
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, Literal
 
 from shadow.review.resync import OVERSIZED, TORN, parse_line
 
@@ -36,6 +46,11 @@ BLOCK_BYTES: Final = 1024 * 1024
 DELIMITER: Final = b"\x01"
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOM: Final = b"\xef\xbb\xbf"
+#: A ``\n`` followed by a blank line: bytes that ``bytes.strip()`` removes, then ``\n``.
+#: DuckDB's ``read_json`` skips exactly these lines without a row (checked in the tests).
+_BLANK_AFTER: Final = re.compile(rb"\n(?=[ \t\r\x0b\x0c]*\n)")
+
+Reader = Literal["json", "lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,7 @@ class PreparedLog:
     problem: str | None
     checkpoints: tuple[tuple[int, int], ...]
     markers: tuple[tuple[str, int], ...] = ()  # lines rewritten as skip markers, by reason
+    reader: Reader = "lines"
 
     @property
     def copied(self) -> bool:
@@ -76,6 +92,7 @@ class _Scan:
     source: Path
     copy_path: Path
     marker: bytes
+    strict: bool  # the "lines" reader's rules (see the module docstring), else "json"
     out: IO[bytes] | None = None
     line_no: int = 0
     offset: int = 0  # bytes of complete lines so far, in the copy (== source before a copy)
@@ -115,13 +132,15 @@ class _Scan:
             return
         cut = buf.rfind(b"\n") + 1
         self.carry = buf[cut:]
-        self.checkpoints.append((self.line_no + 1, self.offset))
-        if (
-            first <= MAX_LINE_BYTES
-            and buf.find(b"\r", 0, cut) == -1
-            and buf.find(DELIMITER, 0, cut) == -1
-            and not (self.line_no == 0 and buf.startswith(_BOM))
-            and (buf.isascii() or _is_utf8(buf, cut))
+        self._checkpoint()
+        if first <= MAX_LINE_BYTES and (
+            not self.strict
+            or (
+                buf.find(b"\r", 0, cut) == -1
+                and buf.find(DELIMITER, 0, cut) == -1
+                and not (self.line_no == 0 and buf.startswith(_BOM))
+                and (buf.isascii() or _is_utf8(buf, cut))
+            )
         ):
             if self.out is not None:
                 self.out.write(memoryview(buf)[:cut])
@@ -136,8 +155,8 @@ class _Scan:
         if self.draining or not self.carry:
             return
         raw, self.carry = self.carry, b""
-        self.checkpoints.append((self.line_no + 1, self.offset))
-        if _needs_python(raw, self.line_no == 0):
+        self._checkpoint()
+        if _needs_python(raw, self.line_no == 0, self.strict):
             self.start_copy()
             self._line(raw, complete=False, newline=False)
             return
@@ -146,9 +165,15 @@ class _Scan:
         self.line_no += 1
         self.offset += len(raw)
 
+    def _checkpoint(self) -> None:
+        """Note that the next line starts at the current offset (of the file DuckDB reads)."""
+        if not self.checkpoints or self.checkpoints[-1][0] != self.line_no + 1:
+            self.checkpoints.append((self.line_no + 1, self.offset))
+
     def _skipped_line(self, reason: str) -> None:
         self.markers[reason] += 1
         self.start_copy()
+        self._checkpoint()
         self._write(self.marker + reason.encode("ascii"))
         self.line_no += 1
         self.rewritten += 1
@@ -159,7 +184,7 @@ class _Scan:
         self.offset += len(text) + newline
 
     def _line(self, raw: bytes, *, complete: bool, newline: bool = True) -> None:
-        if not _needs_python(raw, self.line_no == 0):
+        if not _needs_python(raw, self.line_no == 0, self.strict):
             self._write(raw, newline)
             self.line_no += 1
             return
@@ -179,8 +204,12 @@ class _Scan:
         self._write(parsed.text.replace(b"\r", b" "), newline)
 
 
-def _needs_python(raw: bytes, first_line: bool) -> bool:
-    if len(raw) > MAX_LINE_BYTES or b"\r" in raw or DELIMITER in raw:
+def _needs_python(raw: bytes, first_line: bool, strict: bool) -> bool:
+    if len(raw) > MAX_LINE_BYTES:
+        return True
+    if not strict:
+        return False
+    if b"\r" in raw or DELIMITER in raw:
         return True
     if first_line and raw.startswith(_BOM):
         return True
@@ -211,9 +240,17 @@ def _copy_prefix(src: IO[bytes], dst: IO[bytes], length: int) -> None:
         remaining -= len(chunk)
 
 
+def _block_bytes() -> int:
+    """Blocks no longer than the line limit: a line over it then always spans a block
+    boundary, so checking the first line of each block (with what was carried over) and
+    the carried-over tail finds every oversized line."""
+    return max(1, min(BLOCK_BYTES, MAX_LINE_BYTES))
+
+
 def _plain_blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    size = _block_bytes()
     while True:
-        data = stream.read(BLOCK_BYTES)
+        data = stream.read(size)
         if not data:
             return
         yield data
@@ -236,7 +273,7 @@ class _Gunzip:
                         self.problem = "the gzip stream ends early (truncated file?)"
                     return
                 while chunk:
-                    out = inflate.decompress(chunk, 4 * BLOCK_BYTES)
+                    out = inflate.decompress(chunk, _block_bytes())
                     if out:
                         yield out
                     if inflate.eof:
@@ -255,14 +292,15 @@ class _Gunzip:
 class Prescanner:
     """Pre-scan logs into a scratch directory (the caller owns and removes it)."""
 
-    def __init__(self, scratch: Path, nonce: str) -> None:
+    def __init__(self, scratch: Path, nonce: str, reader: Reader = "lines") -> None:
         self.scratch = scratch
         self.marker = marker_prefix(nonce)
+        self.reader: Reader = reader
 
     def prepare(self, path: Path, index: int) -> PreparedLog:
         """Scan one log; raises ``OSError`` when it cannot be opened or read."""
         copy_path = self.scratch / f"log{index}.jsonl"
-        scan = _Scan(path, copy_path, self.marker)
+        scan = _Scan(path, copy_path, self.marker, strict=self.reader == "lines")
         problem = None
         with path.open("rb", buffering=0) as stream:
             gzipped = stream.read(2) == _GZIP_MAGIC
@@ -296,6 +334,7 @@ class Prescanner:
             problem=problem,
             checkpoints=tuple(scan.checkpoints),
             markers=tuple(sorted(scan.markers.items())),
+            reader=self.reader,
         )
 
 
@@ -313,27 +352,84 @@ def _ends_without_newline(scan: _Scan, path: Path) -> bool:
         return False
 
 
+def _blocks_of(log: PreparedLog, lines: Iterable[int]) -> dict[int, list[int]]:
+    """The wanted line numbers grouped by the index of the checkpoint block holding them."""
+    starts = [line for line, _ in log.checkpoints]
+    blocks: dict[int, list[int]] = {}
+    for target in sorted(set(lines)):
+        k = bisect.bisect_right(starts, target) - 1
+        if k >= 0 and 0 < target <= log.lines:
+            blocks.setdefault(k, []).append(target)
+    return blocks
+
+
+def _read_block(fh: IO[bytes], log: PreparedLog, k: int) -> bytes:
+    """The bytes of checkpoint block ``k``: whole lines (the last block may end without one)."""
+    offset = log.checkpoints[k][1]
+    fh.seek(offset)
+    if k + 1 < len(log.checkpoints):
+        return fh.read(log.checkpoints[k + 1][1] - offset)
+    return fh.read()
+
+
 def fetch_lines(log: PreparedLog, wanted: Iterable[int]) -> dict[int, bytes]:
-    """Read the given line numbers of a prepared log back (without their newlines)."""
+    """Read the given line numbers of a prepared log back (without their newlines).
+
+    Each block holding a wanted line is read once, so fetching many lines of one block (the
+    lines DuckDB could not read, in a log full of junk) costs one read of that block.
+    """
     found: dict[int, bytes] = {}
     if log.read_path is None:
         return found
-    starts = [line for line, _ in log.checkpoints]
     with log.read_path.open("rb") as fh:
-        for target in sorted(set(wanted)):
-            k = bisect.bisect_right(starts, target) - 1
-            if k < 0:
-                continue
-            line_no, offset = log.checkpoints[k]
-            fh.seek(offset)
-            while line_no <= target:
-                raw = fh.readline(MAX_LINE_BYTES + 2)
-                if not raw:
+        for k, targets in _blocks_of(log, wanted).items():
+            data = _read_block(fh, log, k)
+            line_no, pos = log.checkpoints[k][0], 0
+            for target in targets:
+                while line_no < target and pos != -1:
+                    pos = data.find(b"\n", pos)
+                    pos = pos if pos == -1 else pos + 1
+                    line_no += 1
+                if pos == -1 or pos > len(data):
                     break
-                if line_no == target:
-                    found[target] = raw.rstrip(b"\n")
-                line_no += 1
+                end = data.find(b"\n", pos)
+                found[target] = data[pos:] if end == -1 else data[pos:end]
     return found
+
+
+def blank_lines(log: PreparedLog) -> list[int]:
+    """Line numbers of the blank lines (empty or ``bytes.strip()`` whitespace only), sorted.
+
+    DuckDB's ``read_json`` gives no row for these lines, so they are what maps its row
+    ordinals back to line numbers.  Costs one regular-expression pass over the file: the
+    review runs it only for a file where DuckDB's row count says blank lines exist.
+    """
+    out: list[int] = []
+    if log.read_path is None:
+        return out
+    with log.read_path.open("rb") as fh:
+        for k, (first, _) in enumerate(log.checkpoints):
+            data = b"\n" + _read_block(fh, log, k)
+            line_no, counted = first, 0
+            for match in _BLANK_AFTER.finditer(data):
+                pos = match.start()
+                line_no += data.count(b"\n", counted, pos)
+                counted = pos
+                out.append(line_no)
+            if not data.endswith(b"\n") and not data[data.rfind(b"\n") + 1 :].strip():
+                out.append(first + data.count(b"\n") - 1)  # the last line, unterminated
+    return out
+
+
+def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:
+    """Map row ordinals (1-based, blank lines skipped) to line numbers, given the blanks."""
+    out: dict[int, int] = {}
+    j = 0
+    for k in sorted(set(rows)):
+        while j < len(blanks) and blanks[j] <= k + j:
+            j += 1
+        out[k] = k + j
+    return out
 
 
 def remove_scratch(scratch: Path) -> None:

@@ -40,6 +40,9 @@ CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
     CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
 CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
     ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91);
+CREATE OR REPLACE TEMP MACRO shadow_literal(v) AS
+    (ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 123, 91, 73, 78))
+    AND (v IN ('true', 'false') OR ascii(v) IN (123, 91) OR TRY_CAST(v AS DOUBLE) IS NOT NULL);
 """
 
 
@@ -187,7 +190,7 @@ def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: 
     slot = {f.column: i + 1 for i, f in enumerate(chosen)}
     typed = ",\n               ".join(
         f"{_typed(f, slot[f.column])} AS v_{f.column}"
-        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind == "ts" else "")
+        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind in ("ts", "num") else "")
         for f in chosen
     )
     marker_sql = "chr(0) || " + quote(marker[1:])
@@ -222,6 +225,93 @@ def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: 
     """
 
 
+#: What ``read_json`` reads of each line for a review (every other key is skipped unparsed
+#: into values).  Strings are read as VARCHAR: a non-string value becomes its JSON text, as
+#: ``json_extract_string`` renders it; see :func:`json_classified_sql` for the fields whose
+#: type matters.  ``input`` is JSON text: its length is the size of the inline input.
+_SIDE: Final = "STRUCT(name VARCHAR, version VARCHAR, duration_s VARCHAR, summary VARCHAR)"
+JSON_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("schema", "VARCHAR"),
+    ("event", "VARCHAR"),
+    ("ts", "VARCHAR"),
+    ("signature", "VARCHAR"),
+    ("call_id", "VARCHAR"),
+    ("op", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("severity", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("primary", _SIDE),
+    ("shadow", _SIDE),
+    ("input", "JSON"),
+    ("input_ref", "VARCHAR"),
+)
+
+
+def read_json_sql(files: Sequence[tuple[int, str]], max_line_bytes: int) -> str:
+    """The rows DuckDB reads from each log, as ``(f, line_no, <columns>)``.
+
+    ``line_no`` is the row's ordinal in its file: ``read_json`` gives no row for a blank
+    line, so it is the line number only in a file without blank lines (the caller maps it
+    back).  A line it cannot read (not JSON, not UTF-8, a torn line) is a row of NULLs.
+    ``records = true`` is explicit: auto-detection would switch to reading whole values as
+    soon as one line is not an object.
+    """
+    columns = "{" + ", ".join(f"{quote(name)}: {quote(kind)}" for name, kind in JSON_COLUMNS) + "}"
+    names = ", ".join(f'"{name}"' for name, _ in JSON_COLUMNS)
+    return " UNION ALL ".join(
+        f"""
+        SELECT {index}::INTEGER AS f, ordinality::BIGINT AS line_no, {names}
+        FROM read_json({quote(path)}, format = 'newline_delimited', records = true,
+                       ignore_errors = true, compression = 'none', columns = {columns},
+                       maximum_object_size = {max_line_bytes + 1024}) WITH ORDINALITY
+        """
+        for index, path in files
+    )
+
+
+def json_classified_sql(source: str) -> str:
+    """The rows of :func:`read_json_sql` with the ``status`` and ``v_*`` columns of
+    :func:`classified_sql`, without parsing a line a second time.
+
+    ``status`` is ``python`` for a row of NULLs (the line is not a JSON object with a
+    ``schema``: Python reads it again and decides), and ``verify`` for the rare divergence
+    whose VARCHAR values cannot say whether they were JSON strings: a required field, or an
+    unknown severity or source, that reads like a JSON literal (``12345``, ``true``, ``{...}``).
+    Those lines are classified again from their text by :func:`classified_sql`, so every rule
+    is the line-level engine's.
+    """
+    known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
+    unsure = [f"shadow_literal({name})" for name in _STRICT]
+    for name, values in _KNOWN_VALUES.items():
+        known = ", ".join(quote(v) for v in values)
+        unsure.append(f"({name} NOT IN ({known}) AND shadow_literal({name}))")
+    side = []
+    for name in ("primary", "shadow"):
+        for part in ("name", "version", "summary"):
+            side.append(f'"{name}".{part} AS v_{name}_{part}')
+        side.append(f'TRY_CAST("{name}".duration_s AS DOUBLE) AS v_{name}_duration_s')
+        side.append(f'"{name}".duration_s AS v_{name}_duration_s_text')
+    sides = ",\n               ".join(side)
+    return f"""
+        SELECT f, line_no, NULL::VARCHAR AS line,
+               CASE
+                 WHEN schema IS NULL THEN 'python'
+                 WHEN NOT starts_with(schema, 'shadow.event/') THEN 'foreign'
+                 WHEN schema NOT IN ({known_schemas}) THEN 'unknown_schema'
+                 WHEN event = 'divergence' AND ({" OR ".join(unsure)}) THEN 'verify'
+                 WHEN event = 'divergence' AND ({" OR ".join(f"{n} IS NULL" for n in _STRICT)})
+                   THEN 'missing_fields'
+                 ELSE 'event'
+               END AS status,
+               schema AS v_schema, event AS v_event, signature AS v_signature,
+               call_id AS v_call_id, op AS v_op, kind AS v_kind, severity AS v_severity,
+               source AS v_source, shadow_ts(ts) AS v_ts, ts AS v_ts_text,
+               strlen(input) AS v_input_size, input_ref AS v_input_ref,
+               {sides}
+        FROM ({source})
+    """
+
+
 #: Grouping sets of the review aggregation: name -> key columns.  Each set's first column
 #: is its own, so ``GROUPING()`` of those first columns tells the sets apart.
 GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
@@ -235,6 +325,7 @@ GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("durations", ("d_op", "d_pb", "d_sb")),
     ("lines", ("l_kind", "l_f", "l_ln", "l_line")),
     ("blob", ("r_sig", "r_f", "r_ref")),
+    ("files", ("s_f",)),
 )
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols in GROUPING_SETS for c in cols)
 #: ``best`` packs (input size, file, line) and ``first`` (file, line) into one integer each,
@@ -299,12 +390,12 @@ def aggregate_sql(table: str, classified: str) -> str:
              WHEN {div} AND v_severity NOT IN ('critical', 'minor', 'info')
                THEN 'unknown value (ranks below info)' END AS p_sev,
         CASE WHEN {div} AND v_primary_duration_s IS NULL
-                  AND json_type(line, '$.primary.duration_s') NOT IN ('NULL')
+                  AND v_primary_duration_s_text IS NOT NULL
                THEN 'not a number'
              WHEN {div} AND v_primary_duration_s IS NOT NULL AND pd IS NULL
                THEN 'not a finite non-negative number' END AS p_pd,
         CASE WHEN {div} AND v_shadow_duration_s IS NULL
-                  AND json_type(line, '$.shadow.duration_s') NOT IN ('NULL')
+                  AND v_shadow_duration_s_text IS NOT NULL
                THEN 'not a number'
              WHEN {div} AND v_shadow_duration_s IS NOT NULL AND sd IS NULL
                THEN 'not a finite non-negative number' END AS p_sd,
@@ -328,7 +419,7 @@ def aggregate_sql(table: str, classified: str) -> str:
              WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
         CASE WHEN {div} AND sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
              WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb,
-        CASE WHEN status = 'python' THEN 'python'
+        CASE WHEN status IN ('python', 'verify') THEN status
              WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary' END AS l_kind,
         CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
         CASE WHEN l_kind IS NOT NULL THEN line_no END AS l_ln,
@@ -341,7 +432,8 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN {div} AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
             (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
             + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
-        (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+        (f::BIGINT << {FILE_SHIFT}) + line_no AS first,
+        f AS s_f
       FROM d
     )
     SELECT GROUPING({firsts}) AS g, {", ".join(KEY_COLUMNS)},
