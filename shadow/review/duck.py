@@ -32,6 +32,7 @@ import secrets
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,7 @@ from shadow.review.prescan import (
     Prescanner,
     Reader,
     blank_lines,
+    edge_timestamps,
     fetch_lines,
     remove_scratch,
     rows_to_lines,
@@ -225,29 +227,36 @@ def prepare(
     (``read_csv``, for :meth:`LogSet.events_view`) or ``json`` (``read_json``, for review).
     """
     files = resolve_logs(paths, command=command)
+    scratch = scratch_dir(_sizes(files))
+    try:
+        scanner = Prescanner(scratch, secrets.token_hex(8), reader)
+        logs = [_scan(scanner, path, i) for i, path in enumerate(files)]
+        con = connect(scratch)
+    except BaseException:
+        remove_scratch(scratch)
+        raise
+    return LogSet(logs, con, scratch, _marker(scanner))
+
+
+def _sizes(files: Sequence[Path]) -> list[int]:
     sizes = []
     for path in files:
         try:
             sizes.append(path.stat().st_size * (8 if path.suffix == ".gz" else 1))
         except OSError:
             sizes.append(0)
-    scratch = scratch_dir(sizes)
-    nonce = secrets.token_hex(8)
+    return sizes
+
+
+def _scan(scanner: Prescanner, path: Path, index: int) -> PreparedLog:
     try:
-        scanner = Prescanner(scratch, nonce, reader)
-        logs = []
-        for i, path in enumerate(files):
-            try:
-                logs.append(scanner.prepare(path, i))
-            except OSError as exc:
-                raise ReviewInputError(
-                    f"cannot read {path}: {exc.strerror or 'read error'}"
-                ) from None
-        con = connect(scratch)
-    except BaseException:
-        remove_scratch(scratch)
-        raise
-    return LogSet(logs, con, scratch, "\x00" + scanner.marker[1:].decode("ascii"))
+        return scanner.prepare(path, index)
+    except OSError as exc:
+        raise ReviewInputError(f"cannot read {path}: {exc.strerror or 'read error'}") from None
+
+
+def _marker(scanner: Prescanner) -> str:
+    return "\x00" + scanner.marker[1:].decode("ascii")
 
 
 @contextmanager
@@ -267,20 +276,34 @@ def open_logs(
 def review_with_duckdb(
     paths: Sequence[str | os.PathLike[str]], *, max_buckets: int = 240
 ) -> Review:
-    with open_logs(paths, reader="json") as logset:
-        return _Reviewer(logset, max_buckets).run()
+    files = resolve_logs(paths, command="review")
+    scratch = scratch_dir(_sizes(files))
+    try:
+        con = connect(scratch)
+        try:
+            return _Reviewer(con, files, scratch, max_buckets).run()
+        finally:
+            con.close()
+    finally:
+        remove_scratch(scratch)
 
 
 class _Reviewer:
-    def __init__(self, logset: LogSet, max_buckets: int) -> None:
-        self.ls = logset
-        self.con = logset.con
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, files: list[Path], scratch: Path, max_buckets: int
+    ) -> None:
+        self.con = con
+        self.files = files
+        self.scanner = Prescanner(scratch, secrets.token_hex(8), "json")
+        self.ls = LogSet([], con, scratch, _marker(self.scanner))
         self.max_buckets = max_buckets
         self.masks = sql.set_masks()
         self.skipped: Counter[str] = Counter()
         self.rescued: dict[tuple[int, int], str] = {}
         self.field_problems: Counter[tuple[str, str]] = Counter()
         self.blanks: dict[int, list[int]] = {}  # per file with blank lines: their numbers
+        self.source = ""  # the SQL of the rows read_json gives
+        self.per_second = True  # whether the main pass counted the timeline per second
 
     def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params).fetchall()
@@ -290,14 +313,14 @@ class _Reviewer:
         return self.q(f"SELECT {columns} FROM shadow_agg WHERE g = {self.masks[name]}{extra}")
 
     def run(self) -> Review:
-        readable = [log for log in self.ls.logs if log.read_path is not None]
+        self.ls.logs = self._read()
         for log in self.ls.logs:
             self.skipped.update(dict(log.skipped))
-        if not readable:
+        if not self.source:
             self.con.execute(sql.aggregate_sql("shadow_agg", self._classified_lines(_NO_LINES)))
             self._store_summaries([])
         else:
-            self._aggregate(readable)
+            self._resolve()
         return self._build()
 
     def _classified_lines(self, source: str, *, trusted: bool = True) -> str:
@@ -305,13 +328,75 @@ class _Reviewer:
             source, self.ls.marker, fields=sql.REVIEW_FIELDS, trusted=trusted
         )
 
-    def _aggregate(self, readable: list[PreparedLog]) -> None:
-        source = sql.read_json_sql(
-            [(log.index, str(log.read_path)) for log in readable], prescan.MAX_LINE_BYTES
+    def _read(self) -> list[PreparedLog]:
+        """Pre-scan the logs and run the main pass; both at once for plain files.
+
+        DuckDB reads a plain log in place while a thread counts its lines (the query
+        releases the interpreter), so the scan costs no wall time of its own on a machine
+        with a core to spare.  A gzip log is decompressed first, since DuckDB reads the copy.
+        Should the scan find a line over the length limit (it then writes a copy where that
+        line is a marker), the main pass runs again on the copy.
+        """
+        gzipped = {i for i, path in enumerate(self.files) if _is_gzip(path)}
+        logs = {i: _scan(self.scanner, self.files[i], i) for i in sorted(gzipped)}
+        plain = [i for i in range(len(self.files)) if i not in gzipped]
+        reads = [
+            (i, str(logs[i].read_path) if i in logs else str(self.files[i]))
+            for i in range(len(self.files))
+            if i not in logs or logs[i].read_path is not None
+        ]
+        self.per_second = self._short_span(plain, len(gzipped) > 0)
+        failure: duckdb.Error | None = None
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            scanned = pool.submit(lambda: [_scan(self.scanner, self.files[i], i) for i in plain])
+            try:
+                self._main(reads)
+            except duckdb.Error as exc:
+                failure = exc
+            finally:
+                for log in scanned.result():
+                    logs[log.index] = log
+        if failure is not None:
+            raise ReviewInputError(f"DuckDB could not read the logs: {_first_line(failure)}")
+        out = [logs[i] for i in range(len(self.files))]
+        if any(log.copied for log in out if log.index not in gzipped):
+            self._main([(log.index, str(log.read_path)) for log in out if log.read_path])
+        return out
+
+    def _main(self, reads: list[tuple[int, str]]) -> None:
+        if not reads:
+            self.source = ""
+            return
+        self.source = sql.read_json_sql(reads, prescan.MAX_LINE_BYTES)
+        sets = [n for n in sql.SET_NAMES if n != "timeline" or self.per_second]
+        self.con.execute(
+            sql.aggregate_sql("shadow_main", sql.json_classified_sql(self.source), sets)
         )
-        self.con.execute(sql.aggregate_sql("shadow_main", sql.json_classified_sql(source)))
+
+    def _short_span(self, plain: list[int], unknown: bool) -> bool:
+        """Whether the logs may span few enough minutes for a timeline finer than a minute,
+        judged from the first and last timestamps of each plain log (logs are written in
+        time order).  Counting per second costs a large table for a long log; when the
+        guess is wrong the timeline still comes out right, from a second pass."""
+        if unknown:
+            return True
+        first: list[int] = []
+        last: list[int] = []
+        for i in plain:
+            edges = edge_timestamps(self.files[i])
+            if edges is None:
+                return True
+            first.append(edges[0])
+            last.append(edges[1])
+        if not first:
+            return True
+        return max(last) - min(first) < self.max_buckets * 60 * 1_000_000
+
+    def _resolve(self) -> None:
+        """Check DuckDB's rows against the pre-scan, map row ordinals to lines where blank
+        lines shift them, and classify the rows DuckDB could not read (the lane)."""
         rows = dict(self.q(f"SELECT s_f, n FROM shadow_main WHERE g = {self.masks['files']}"))
-        for log in readable:
+        for log in self.ls.logs:
             n = int(rows.get(log.index, 0))
             if n == log.lines:
                 continue
@@ -320,7 +405,7 @@ class _Reviewer:
                 raise ReviewInputError(
                     f"DuckDB read {n:,} rows of {log.path} where the pre-scan counted "
                     f"{log.lines:,} lines ({len(blanks):,} blank); "
-                    "refusing to report on a partial read"
+                    "refusing to report on a partial read (was the log written meanwhile?)"
                 )
             self.blanks[log.index] = blanks
             self.skipped[BLANK] += len(blanks)
@@ -330,7 +415,9 @@ class _Reviewer:
         )
         texts = self._fetch({(f, ln) for _, f, ln in lane})
         summaries = [(f, ln, texts.get((f, ln))) for kind, f, ln in lane if kind == "run_summary"]
-        side = self._lane([(f, ln, texts.get((f, ln))) for kind, f, ln in lane if kind != "run_summary"])
+        side = self._lane(
+            [(f, ln, texts.get((f, ln))) for kind, f, ln in lane if kind != "run_summary"]
+        )
         if side is not None:
             self.con.execute(sql.aggregate_sql("shadow_side", side))
             self.con.execute(sql.merge_sql("shadow_agg", ["shadow_main", "shadow_side"]))
@@ -738,25 +825,28 @@ class _Reviewer:
 
     def _timeline(self) -> Timeline:
         """Adaptive buckets, as the streaming reference does: the smallest ladder width
-        (1 s, 5 s, ... 1 day, then doubling) with at most ``max_buckets`` non-empty ones."""
-        where = f"g = {self.masks['timeline']} AND c_sec IS NOT NULL"
-        distinct = self.q(f"SELECT count(DISTINCT c_sec) FROM shadow_agg WHERE {where}")[0][0]
-        width = 1
-        if distinct > self.max_buckets:
-            widths = iter(_widths())
-            width = next(widths)
-            while (
-                self.q(f"SELECT count(DISTINCT c_sec // {width}) FROM shadow_agg WHERE {where}")[0][
-                    0
-                ]
-                > self.max_buckets
-            ):
-                width = next(widths)
+        (1 s, 5 s, ... 1 day, then doubling) with at most ``max_buckets`` non-empty ones.
+
+        The main pass counts events per minute and op, with a mask of the seconds of the
+        minute that had one: that decides every width, and gives the counts of widths of a
+        minute or more.  Counts per second are needed only for a finer width, which means
+        events in at most ``max_buckets`` minutes."""
+        minutes = f"g = {self.masks['minutes']} AND m_min IS NOT NULL"
+        width = self._width(minutes)
+        if width < 60:
+            self._count_per_second()
+            query = (
+                f"SELECT c_sec // {width} * {width}, c_op, sum(n) FROM shadow_agg "
+                f"WHERE g = {self.masks['timeline']} AND c_sec IS NOT NULL GROUP BY ALL"
+            )
+        else:
+            k = width // 60
+            query = (
+                f"SELECT m_min // {k} * {width}, m_op, sum(n) FROM shadow_agg "
+                f"WHERE {minutes} GROUP BY ALL"
+            )
         buckets: dict[int, Counter[str]] = defaultdict(Counter)
-        for start, op, n in self.q(
-            f"SELECT c_sec // {width} * {width}, c_op, sum(n) FROM shadow_agg "
-            f"WHERE {where} GROUP BY ALL"
-        ):
+        for start, op, n in self.q(query):
             buckets[int(start)][op] += int(n)
         unparsed = sum(n for (field, _), n in self.field_problems.items() if field == "ts")
         return Timeline(
@@ -767,6 +857,46 @@ class _Reviewer:
             unparsed=unparsed,
         )
 
+    def _width(self, minutes: str) -> int:
+        distinct = self.q(f"SELECT count(DISTINCT m_min) FROM shadow_agg WHERE {minutes}")[0][0]
+        if distinct <= self.max_buckets:
+            masks: dict[int, int] = defaultdict(int)
+            for minute, mask in self.q(f"SELECT m_min, mask FROM shadow_agg WHERE {minutes}"):
+                masks[minute] |= int(mask)
+            for width in (w for w in _LADDER if w < 60):
+                full = (1 << width) - 1
+                used = sum(
+                    1
+                    for mask in masks.values()
+                    for start in range(0, 60, width)
+                    if (mask >> start) & full
+                )
+                if used <= self.max_buckets:
+                    return width
+            return 60
+        for width in _widths():
+            if width < 60:
+                continue
+            n = self.q(
+                f"SELECT count(DISTINCT m_min // {width // 60}) FROM shadow_agg WHERE {minutes}"
+            )[0][0]
+            if n <= self.max_buckets:
+                return width
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count_per_second(self) -> None:
+        """Make sure ``shadow_agg`` counts the main pass's events per second (the lane's
+        always are): a second pass when the main pass judged the logs too long for it."""
+        if self.per_second or not self.source:
+            return
+        self.con.execute(
+            sql.aggregate_sql(
+                "shadow_seconds", sql.json_classified_sql(self.source), ("timeline",)
+            )
+        )
+        self.con.execute("INSERT INTO shadow_agg SELECT * FROM shadow_seconds")
+        self.per_second = True
+
 
 def _widths() -> Iterator[int]:
     yield from _LADDER[1:]
@@ -774,6 +904,19 @@ def _widths() -> Iterator[int]:
     while True:
         yield width
         width *= 2
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == prescan.GZIP_MAGIC
+    except OSError as exc:
+        raise ReviewInputError(f"cannot read {path}: {exc.strerror or 'read error'}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "error"
 
 
 def _quantile(hist: list[tuple[int, int]], q: float) -> float | None:

@@ -37,14 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final, Literal
 
+import orjson
+
 from shadow.review.resync import OVERSIZED, TORN, parse_line
+from shadow.review.timeline import parse_ts_us
 
 #: Longest line read; the writer caps its lines far below this (big values go to blobs).
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
 BLOCK_BYTES: Final = 1024 * 1024
 #: DuckDB's column delimiter: a byte no JSON text holds raw, so lines with it are junk.
 DELIMITER: Final = b"\x01"
-_GZIP_MAGIC: Final = b"\x1f\x8b"
+GZIP_MAGIC: Final = b"\x1f\x8b"
 _BOM: Final = b"\xef\xbb\xbf"
 #: A ``\n`` followed by a blank line: bytes that ``bytes.strip()`` removes, then ``\n``.
 #: DuckDB's ``read_json`` skips exactly these lines without a row (checked in the tests).
@@ -303,7 +306,7 @@ class Prescanner:
         scan = _Scan(path, copy_path, self.marker, strict=self.reader == "lines")
         problem = None
         with path.open("rb", buffering=0) as stream:
-            gzipped = stream.read(2) == _GZIP_MAGIC
+            gzipped = stream.read(2) == GZIP_MAGIC
             stream.seek(0)
             blocks: Iterable[bytes]
             if gzipped:
@@ -430,6 +433,40 @@ def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:
             j += 1
         out[k] = k + j
     return out
+
+
+def edge_timestamps(path: Path, window: int = 64 * 1024) -> tuple[int, int] | None:
+    """The timestamps (µs) of the first and the last event line of a plain log, or None.
+
+    Reads ``window`` bytes at each end; a guess at the time the log spans (it is written in
+    time order), used to choose how finely the main pass counts the timeline.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(window)
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - window))
+            tail = fh.read(window)
+    except OSError:
+        return None
+    first = _first_ts(head.split(b"\n")[:-1] if len(head) == window else head.split(b"\n"))
+    last = _first_ts(reversed(tail.split(b"\n")[1:] if size > window else tail.split(b"\n")))
+    return None if first is None or last is None else (first, last)
+
+
+def _first_ts(lines: Iterable[bytes]) -> int | None:
+    for raw in lines:
+        if not raw.startswith(b"{"):
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        ts = value.get("ts") if isinstance(value, dict) else None
+        us = parse_ts_us(ts) if isinstance(ts, str) else None
+        if us is not None:
+            return us
+    return None
 
 
 def remove_scratch(scratch: Path) -> None:

@@ -312,22 +312,35 @@ def json_classified_sql(source: str) -> str:
     """
 
 
-#: Grouping sets of the review aggregation: name -> key columns.  Each set's first column
-#: is its own, so ``GROUPING()`` of those first columns tells the sets apart.
-GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd")),
+#: The sets of the review aggregation: name -> key columns, and the aggregates each needs
+#: (``n`` is always counted).  Each set is its own ``GROUP BY`` over one scan of the lines,
+#: filtered to the rows it is about, into one table of rows told apart by ``g``.
+SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
+    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd"), ()),
     (
         "combo",
         ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
+        ("ts_min", "ts_max", "best"),
     ),
-    ("message", ("b_sig", "b_key")),
-    ("timeline", ("c_sec", "c_op")),
-    ("durations", ("d_op", "d_pb", "d_sb")),
-    ("lines", ("l_kind", "l_f", "l_ln", "l_line")),
-    ("blob", ("r_sig", "r_f", "r_ref")),
-    ("files", ("s_f",)),
+    ("message", ("b_sig", "b_key"), ("first",)),
+    ("timeline", ("c_sec", "c_op"), ()),
+    ("minutes", ("m_min", "m_op"), ("mask",)),
+    ("durations", ("d_op", "d_pb", "d_sb"), ()),
+    ("lines", ("l_kind", "l_f", "l_ln", "l_line"), ()),
+    ("blob", ("r_sig", "r_f", "r_ref"), ("first",)),
+    ("files", ("s_f",), ()),
 )
-KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols in GROUPING_SETS for c in cols)
+SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
+KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
+#: Aggregate columns: how each is computed, and how two partial results merge.
+_AGGREGATES: Final[tuple[tuple[str, str, str, str], ...]] = (
+    ("n", "count(*)::BIGINT", "sum(n)::BIGINT", "BIGINT"),
+    ("ts_min", "min(ts_us)", "min(ts_min)", "BIGINT"),
+    ("ts_max", "max(ts_us)", "max(ts_max)", "BIGINT"),
+    ("best", "min(best)", "min(best)", "HUGEINT"),
+    ("first", "min(first)", "min(first)", "BIGINT"),
+    ("mask", "bit_or(mask)", "bit_or(mask)", "UBIGINT"),
+)
 #: ``best`` packs (input size, file, line) and ``first`` (file, line) into one integer each,
 #: so that a plain ``min`` picks the smallest input, ties going to the first line read.
 FILE_SHIFT: Final = 40
@@ -335,10 +348,8 @@ SIZE_SHIFT: Final = 64
 
 
 def set_masks() -> dict[str, int]:
-    """The ``GROUPING(first columns...)`` value of each grouping set."""
-    n = len(GROUPING_SETS)
-    full = (1 << n) - 1
-    return {name: full & ~(1 << (n - 1 - i)) for i, (name, _) in enumerate(GROUPING_SETS)}
+    """The ``g`` value of each set."""
+    return {name: i for i, name in enumerate(SET_NAMES)}
 
 
 def unpack_first(value: int) -> tuple[int, int]:
@@ -350,18 +361,60 @@ def unpack_best(value: int) -> tuple[int, int, int]:
     return value >> SIZE_SHIFT, f, ln
 
 
-def aggregate_sql(table: str, classified: str) -> str:
-    """One pass over the classified lines into a small table of grouping-set rows.
+def _key_types() -> dict[str, str]:
+    text = "VARCHAR"
+    return {
+        **dict.fromkeys(("st", "p_ts", "p_sev", "p_pd", "p_sd"), text),
+        **dict.fromkeys(
+            ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"), text
+        ),
+        "b_sig": text,
+        "b_key": "UBIGINT",
+        "c_sec": "BIGINT",
+        "c_op": text,
+        "m_min": "BIGINT",
+        "m_op": text,
+        "d_op": text,
+        "d_pb": "INTEGER",
+        "d_sb": "INTEGER",
+        "l_kind": text,
+        "l_f": "INTEGER",
+        "l_ln": "BIGINT",
+        "l_line": text,
+        "r_sig": text,
+        "r_f": "INTEGER",
+        "r_ref": text,
+        "s_f": "INTEGER",
+    }
 
-    Every aggregate is a native, mergeable ``count``/``min``/``max``, so the python lane's
-    rescued lines are aggregated the same way and merged by re-grouping.
+
+def aggregate_sql(table: str, classified: str, sets: Sequence[str] = SET_NAMES) -> str:
+    """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
+
+    Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
+    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).
     """
     known_events = ", ".join(quote(e) for e in sorted(KNOWN_EVENTS))
     k = DURATION_BUCKETS_PER_E
-    firsts = ", ".join(cols[0] for _, cols in GROUPING_SETS)
-    sets = ", ".join("(" + ", ".join(cols) + ")" for _, cols in GROUPING_SETS)
     div = "is_div"
     in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
+    types = _key_types()
+    selects = []
+    for g, (name, keys, aggs) in enumerate(SETS):
+        if name not in sets:
+            continue
+        columns = [
+            (col if col in keys else f"NULL::{types[col]}") + f" AS {col}" for col in KEY_COLUMNS
+        ]
+        values = [
+            (expr if col == "n" or col in aggs else f"NULL::{kind}") + f" AS {col}"
+            for col, expr, _, kind in _AGGREGATES
+        ]
+        where = f"WHERE {keys[0]} IS NOT NULL" if name != "status" else ""
+        selects.append(
+            f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} FROM e {where} "
+            f"GROUP BY {', '.join(keys)}"
+        )
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
     WITH c AS ({classified}),
@@ -409,11 +462,15 @@ def aggregate_sql(table: str, classified: str) -> str:
         CASE WHEN {div} THEN v_shadow_name END AS a_sn,
         CASE WHEN {div} THEN v_shadow_version END AS a_sv,
         CASE WHEN {div} THEN v_signature END AS b_sig,
-        CASE WHEN {div} THEN hash(
-            regexp_replace(coalesce(v_primary_summary, ''), '[0-9]+', '#', 'g'),
-            regexp_replace(coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g')) END AS b_key,
+        -- one regular-expression call per line: digits never match the NUL separator
+        CASE WHEN {div} THEN hash(regexp_replace(
+            coalesce(v_primary_summary, '') || chr(0) || coalesce(v_shadow_summary, ''),
+            '[0-9]+', '#', 'g')) END AS b_key,
         CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
         CASE WHEN {in_range} THEN v_op END AS c_op,
+        CASE WHEN {in_range} THEN ts_us // 60000000 END AS m_min,
+        CASE WHEN {in_range} THEN v_op END AS m_op,
+        CASE WHEN {in_range} THEN 1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER END AS mask,
         CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
         CASE WHEN {div} AND pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
              WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
@@ -436,22 +493,18 @@ def aggregate_sql(table: str, classified: str) -> str:
         f AS s_f
       FROM d
     )
-    SELECT GROUPING({firsts}) AS g, {", ".join(KEY_COLUMNS)},
-           count(*)::BIGINT AS n, min(ts_us) AS ts_min, max(ts_us) AS ts_max,
-           min(best) AS best, min(first) AS first
-    FROM e
-    GROUP BY GROUPING SETS ({sets})
+    {" UNION ALL ".join(selects)}
     """
 
 
 def merge_sql(table: str, parts: Sequence[str]) -> str:
-    """Re-group aggregation tables (main lines + rescued lines) into one."""
+    """Re-group aggregation tables (main lines + the lane's lines) into one."""
     union = " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts)
     keys = ", ".join(("g", *KEY_COLUMNS))
+    values = ", ".join(f"{merge} AS {col}" for col, _, merge, _ in _AGGREGATES)
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT {keys}, sum(n)::BIGINT AS n, min(ts_min) AS ts_min, max(ts_max) AS ts_max,
-           min(best) AS best, min(first) AS first
+    SELECT {keys}, {values}
     FROM ({union})
     GROUP BY {keys}
     """
