@@ -395,12 +395,17 @@ class _Reviewer:
     def _resolve(self) -> None:
         """Check DuckDB's rows against the pre-scan, map row ordinals to lines where blank
         lines shift them, and classify the rows DuckDB could not read (the lane)."""
-        rows = dict(self.q(f"SELECT s_f, n FROM shadow_main WHERE g = {self.masks['files']}"))
+        rows = dict(
+            self.q(
+                f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} "
+                "GROUP BY s_f"
+            )
+        )
         for log in self.ls.logs:
             n = int(rows.get(log.index, 0))
             if n == log.lines:
                 continue
-            blanks = blank_lines(log)
+            blanks = list(log.blanks) if log.blanks is not None else blank_lines(log)
             if n != log.lines - len(blanks):  # pragma: no cover - a guard, not a code path
                 raise ReviewInputError(
                     f"DuckDB read {n:,} rows of {log.path} where the pre-scan counted "
@@ -503,13 +508,14 @@ class _Reviewer:
     def _build(self) -> Review:
         events: Counter[str] = Counter()
         fields = ("ts", "severity", "primary.duration_s", "shadow.duration_s")
-        for st, *problems, n in self.rows(
-            "status", "st, p_ts, p_sev, p_pd, p_sd, n", "st IS NOT NULL"
+        for st, n in self.q(
+            f"SELECT st, sum(n) FROM shadow_agg WHERE g = {self.masks['status']} GROUP BY st"
         ):
             if st.startswith("event:"):
-                events[st[len("event:") :]] += n
+                events[st[len("event:") :]] += int(n)
             elif st not in ("python", "verify"):
-                self.skipped[st] += n
+                self.skipped[st] += int(n)
+        for *problems, n in self.rows("problems", "p_ts, p_sev, p_pd, p_sd, n"):
             for field, problem in zip(fields, problems, strict=True):
                 if problem is not None:
                     self.field_problems[(field, problem)] += n

@@ -77,6 +77,7 @@ class PreparedLog:
     checkpoints: tuple[tuple[int, int], ...]
     markers: tuple[tuple[str, int], ...] = ()  # lines rewritten as skip markers, by reason
     reader: Reader = "lines"
+    blanks: tuple[int, ...] | None = None  # blank line numbers, when the scan noted them
 
     @property
     def copied(self) -> bool:
@@ -302,6 +303,10 @@ class Prescanner:
 
     def prepare(self, path: Path, index: int) -> PreparedLog:
         """Scan one log; raises ``OSError`` when it cannot be opened or read."""
+        if self.reader == "json":
+            indexed = _index_in_place(path, index)
+            if indexed is not None:
+                return indexed
         copy_path = self.scratch / f"log{index}.jsonl"
         scan = _Scan(path, copy_path, self.marker, strict=self.reader == "lines")
         problem = None
@@ -339,6 +344,66 @@ class Prescanner:
             markers=tuple(sorted(scan.markers.items())),
             reader=self.reader,
         )
+
+
+def _index_in_place(path: Path, index: int) -> PreparedLog | None:
+    """The ``json`` reader's scan of a plain log that DuckDB reads in place: line count,
+    block checkpoints and blank lines in one pass over blocks read into one buffer.
+
+    None when the file is gzip or has a line over the limit: the general scan then writes
+    the copy DuckDB reads.
+    """
+    limit = MAX_LINE_BYTES
+    size = _block_bytes()
+    buf = bytearray(size)
+    line_no = offset = 0
+    carry = b""
+    checkpoints: list[tuple[int, int]] = []
+    blanks: list[int] = []
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            if line_no == 0 and not carry and buf.startswith(GZIP_MAGIC):
+                return None
+            first = buf.find(b"\n", 0, n)
+            if first == -1:
+                carry += buf[:n]
+                if len(carry) > limit:
+                    return None
+                continue
+            if len(carry) + first > limit:
+                return None
+            checkpoints.append((line_no + 1, offset))
+            if not (carry + buf[:first] if carry else buf[:first]).strip():
+                blanks.append(line_no + 1)
+            last = buf.rfind(b"\n", 0, n)
+            at, counted = line_no + 1, first  # the line ending at the newline at `counted`
+            for match in _BLANK_AFTER.finditer(buf, first, last + 1):
+                pos = match.start()
+                at += buf.count(b"\n", counted + 1, pos + 1)
+                counted = pos
+                blanks.append(at + 1)
+            line_no += buf.count(b"\n", 0, n)
+            offset += len(carry) + last + 1
+            carry = bytes(buf[last + 1 : n])
+    complete = not carry
+    if carry:
+        checkpoints.append((line_no + 1, offset))
+        if not carry.strip():
+            blanks.append(line_no + 1)
+        line_no += 1
+    return PreparedLog(
+        index=index,
+        path=path,
+        read_path=path if line_no else None,
+        lines=line_no,
+        complete=complete,
+        rewritten=0,
+        skipped=(),
+        problem=None,
+        checkpoints=tuple(checkpoints),
+        reader="json",
+        blanks=tuple(blanks),
+    )
 
 
 def _ends_without_newline(scan: _Scan, path: Path) -> bool:

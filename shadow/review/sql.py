@@ -39,10 +39,12 @@ CREATE OR REPLACE TEMP MACRO shadow_us(v) AS
 CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
     CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
 CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
-    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91);
+    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91, 73, 78);
 CREATE OR REPLACE TEMP MACRO shadow_literal(v) AS
-    (ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 123, 91, 73, 78))
-    AND (v IN ('true', 'false') OR ascii(v) IN (123, 91) OR TRY_CAST(v AS DOUBLE) IS NOT NULL);
+    CASE WHEN ascii(v) BETWEEN 48 AND 57 OR ascii(v) = 45
+           THEN ltrim(v, '0123456789.eE+-') IN ('', 'Infinity')
+         WHEN ascii(v) IN (123, 91) THEN true
+         ELSE v IN ('true', 'false', 'NaN', 'Infinity') END;
 """
 
 
@@ -278,13 +280,16 @@ def json_classified_sql(source: str) -> str:
     whose VARCHAR values cannot say whether they were JSON strings: a required field, or an
     unknown severity or source, that reads like a JSON literal (``12345``, ``true``, ``{...}``).
     Those lines are classified again from their text by :func:`classified_sql`, so every rule
-    is the line-level engine's.
+    is the line-level engine's.  Every check here is a ``CASE`` that looks further only at
+    the rows a cheap first test selects: most rows cost a few byte comparisons.
     """
     known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
-    unsure = [f"shadow_literal({name})" for name in _STRICT]
+    literal = [f"shadow_literal({name})" for name in _STRICT]
     for name, values in _KNOWN_VALUES.items():
         known = ", ".join(quote(v) for v in values)
-        unsure.append(f"({name} NOT IN ({known}) AND shadow_literal({name}))")
+        literal.append(f"(NOT {name} IN ({known}) AND shadow_literal({name}))")
+    maybe = " OR ".join(f"shadow_maybe_literal({name})" for name in (*_STRICT, *_KNOWN_VALUES))
+    missing = " OR ".join(f"{n} IS NULL" for n in _STRICT)
     side = []
     for name in ("primary", "shadow"):
         for part in ("name", "version", "summary"):
@@ -296,12 +301,15 @@ def json_classified_sql(source: str) -> str:
         SELECT f, line_no, NULL::VARCHAR AS line,
                CASE
                  WHEN schema IS NULL THEN 'python'
-                 WHEN NOT starts_with(schema, 'shadow.event/') THEN 'foreign'
-                 WHEN schema NOT IN ({known_schemas}) THEN 'unknown_schema'
-                 WHEN event = 'divergence' AND ({" OR ".join(unsure)}) THEN 'verify'
-                 WHEN event = 'divergence' AND ({" OR ".join(f"{n} IS NULL" for n in _STRICT)})
-                   THEN 'missing_fields'
-                 ELSE 'event'
+                 WHEN schema IN ({known_schemas}) THEN
+                   CASE
+                     WHEN event IS DISTINCT FROM 'divergence' THEN 'event'
+                     WHEN ({maybe}) AND coalesce({" OR ".join(literal)}, false) THEN 'verify'
+                     WHEN {missing} THEN 'missing_fields'
+                     ELSE 'event'
+                   END
+                 WHEN starts_with(schema, 'shadow.event/') THEN 'unknown_schema'
+                 ELSE 'foreign'
                END AS status,
                schema AS v_schema, event AS v_event, signature AS v_signature,
                call_id AS v_call_id, op AS v_op, kind AS v_kind, severity AS v_severity,
@@ -314,9 +322,10 @@ def json_classified_sql(source: str) -> str:
 
 #: The sets of the review aggregation: name -> key columns, and the aggregates each needs
 #: (``n`` is always counted).  Each set is its own ``GROUP BY`` over one scan of the lines,
-#: filtered to the rows it is about, into one table of rows told apart by ``g``.
+#: restricted to the rows it is about, into one table of rows told apart by ``g``.
 SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
-    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd"), ()),
+    ("status", ("st", "s_f"), ()),
+    ("problems", ("p_ts", "p_sev", "p_pd", "p_sd"), ()),
     (
         "combo",
         ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
@@ -328,7 +337,6 @@ SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
     ("durations", ("d_op", "d_pb", "d_sb"), ()),
     ("lines", ("l_kind", "l_f", "l_ln", "l_line"), ()),
     ("blob", ("r_sig", "r_f", "r_ref"), ("first",)),
-    ("files", ("s_f",), ()),
 )
 SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
@@ -361,137 +369,136 @@ def unpack_best(value: int) -> tuple[int, int, int]:
     return value >> SIZE_SHIFT, f, ln
 
 
-def _key_types() -> dict[str, str]:
-    text = "VARCHAR"
-    return {
-        **dict.fromkeys(("st", "p_ts", "p_sev", "p_pd", "p_sd"), text),
-        **dict.fromkeys(
-            ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"), text
-        ),
-        "b_sig": text,
-        "b_key": "UBIGINT",
-        "c_sec": "BIGINT",
-        "c_op": text,
-        "m_min": "BIGINT",
-        "m_op": text,
-        "d_op": text,
-        "d_pb": "INTEGER",
-        "d_sb": "INTEGER",
-        "l_kind": text,
-        "l_f": "INTEGER",
-        "l_ln": "BIGINT",
-        "l_line": text,
-        "r_sig": text,
-        "r_f": "INTEGER",
-        "r_ref": text,
-        "s_f": "INTEGER",
-    }
+_KEY_TYPES: Final[dict[str, str]] = {
+    "b_key": "UBIGINT",
+    "c_sec": "BIGINT",
+    "m_min": "BIGINT",
+    "d_pb": "INTEGER",
+    "d_sb": "INTEGER",
+    "l_f": "INTEGER",
+    "l_ln": "BIGINT",
+    "r_f": "INTEGER",
+    "s_f": "INTEGER",
+}
+
+
+def _set_select(g: int, keys: tuple[str, ...], aggs: tuple[str, ...], rows: str) -> str:
+    """One set's ``GROUP BY`` over ``rows`` (which has the key columns), in the wide layout."""
+    columns = [
+        (col if col in keys else f"NULL::{_KEY_TYPES.get(col, 'VARCHAR')}") + f" AS {col}"
+        for col in KEY_COLUMNS
+    ]
+    values = [
+        (expr if col == "n" or col in aggs else f"NULL::{kind}") + f" AS {col}"
+        for col, expr, _, kind in _AGGREGATES
+    ]
+    return (
+        f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} "
+        f"FROM ({rows}) GROUP BY {', '.join(keys)}"
+    )
 
 
 def aggregate_sql(table: str, classified: str, sets: Sequence[str] = SET_NAMES) -> str:
     """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
 
     Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
-    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).
+    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).  Sets
+    about divergences read a CTE of the divergence rows only, and each set computes its own
+    keys, so a row costs what the sets it feeds need.
     """
-    known_events = ", ".join(quote(e) for e in sorted(KNOWN_EVENTS))
+    known_events = " ".join(f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS))
+    known_sev = ", ".join(quote(v) for v in _KNOWN_VALUES["severity"])
     k = DURATION_BUCKETS_PER_E
-    div = "is_div"
     in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
-    types = _key_types()
-    selects = []
-    for g, (name, keys, aggs) in enumerate(SETS):
-        if name not in sets:
-            continue
-        columns = [
-            (col if col in keys else f"NULL::{types[col]}") + f" AS {col}" for col in KEY_COLUMNS
-        ]
-        values = [
-            (expr if col == "n" or col in aggs else f"NULL::{kind}") + f" AS {col}"
-            for col, expr, _, kind in _AGGREGATES
-        ]
-        where = f"WHERE {keys[0]} IS NOT NULL" if name != "status" else ""
-        selects.append(
-            f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} FROM e {where} "
-            f"GROUP BY {', '.join(keys)}"
-        )
+    problem_pd = (
+        "(v_primary_duration_s IS NULL AND v_primary_duration_s_text IS NOT NULL) "
+        "OR (v_primary_duration_s IS NOT NULL AND pd IS NULL)"
+    )
+    problem_sd = problem_pd.replace("primary", "shadow").replace("pd IS NULL", "sd IS NULL")
+    bodies = {
+        "status": f"""
+            SELECT f AS s_f, CASE WHEN status = 'event'
+                                  THEN CASE v_event {known_events} ELSE 'unknown_event' END
+                                  ELSE status END AS st
+            FROM b""",
+        "problems": f"""
+            SELECT CASE WHEN v_ts_text IS NULL THEN 'missing'
+                        WHEN ts_us IS NULL THEN 'unparsable'
+                        WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
+                   END AS p_ts,
+                   CASE WHEN v_severity IS NULL THEN 'missing or not a string'
+                        WHEN v_severity NOT IN ({known_sev}) THEN 'unknown value (ranks below info)'
+                   END AS p_sev,
+                   CASE WHEN v_primary_duration_s IS NULL THEN 'not a number'
+                        WHEN pd IS NULL THEN 'not a finite non-negative number' END AS p_pd_raw,
+                   CASE WHEN v_shadow_duration_s IS NULL THEN 'not a number'
+                        WHEN sd IS NULL THEN 'not a finite non-negative number' END AS p_sd_raw,
+                   CASE WHEN {problem_pd} THEN p_pd_raw END AS p_pd,
+                   CASE WHEN {problem_sd} THEN p_sd_raw END AS p_sd
+            FROM d
+            WHERE ts_us IS NULL OR NOT ({in_range}) OR v_severity IS NULL
+               OR v_severity NOT IN ({known_sev}) OR {problem_pd} OR {problem_sd}""",
+        "combo": f"""
+            SELECT v_signature AS a_sig, coalesce(v_severity, 'unknown') AS a_sev, v_op AS a_op,
+                   v_kind AS a_kind, coalesce(v_source, 'runtime') AS a_src,
+                   v_primary_name AS a_pn, v_primary_version AS a_pv,
+                   v_shadow_name AS a_sn, v_shadow_version AS a_sv, ts_us,
+                   CASE WHEN v_input_size IS NOT NULL OR v_input_ref IS NULL THEN
+                       (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
+                       + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best
+            FROM d""",
+        "message": f"""
+            SELECT v_signature AS b_sig,
+                   -- one regular-expression call per line: digits never match the NUL
+                   hash(regexp_replace(coalesce(v_primary_summary, '') || chr(0)
+                                       || coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g'))
+                     AS b_key,
+                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+            FROM d""",
+        "timeline": f"""
+            SELECT ts_us // 1000000 AS c_sec, v_op AS c_op FROM d WHERE {in_range}""",
+        "minutes": f"""
+            SELECT ts_us // 60000000 AS m_min, v_op AS m_op,
+                   1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER AS mask
+            FROM d WHERE {in_range}""",
+        "durations": f"""
+            SELECT v_op AS d_op,
+                   CASE WHEN pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
+                        WHEN pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
+                   CASE WHEN sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
+                        WHEN sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb
+            FROM d WHERE pd IS NOT NULL OR sd IS NOT NULL""",
+        "lines": """
+            SELECT status AS l_kind, f AS l_f, line_no AS l_ln, line AS l_line FROM b
+            WHERE status IN ('python', 'verify')
+            UNION ALL
+            SELECT 'run_summary', f, line_no, line FROM b
+            WHERE status = 'event' AND v_event = 'run_summary'""",
+        "blob": f"""
+            SELECT v_signature AS r_sig, f AS r_f, v_input_ref AS r_ref,
+                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+            FROM d WHERE v_input_size IS NULL AND v_input_ref IS NOT NULL""",
+    }
+    selects = [
+        _set_select(g, keys, aggs, bodies[name])
+        for g, (name, keys, aggs) in enumerate(SETS)
+        if name in sets
+    ]
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    WITH c AS ({classified}),
+    WITH b AS (
+      SELECT *,
+        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
+             THEN epoch_us(v_ts) END AS ts_us
+      FROM ({classified})
+    ),
     d AS (
       SELECT *,
-        (status = 'event' AND v_event = 'divergence') AS is_div,
-        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
-             THEN epoch_us(v_ts) END AS ts_us,
         CASE WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
              THEN v_primary_duration_s END AS pd,
         CASE WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
              THEN v_shadow_duration_s END AS sd
-      FROM c
-    ),
-    e AS (
-      SELECT
-        CASE WHEN status = 'event' AND v_event IN ({known_events}) THEN 'event:' || v_event
-             WHEN status = 'event' THEN 'unknown_event'
-             ELSE status END AS st,
-        CASE WHEN {div} THEN
-          CASE WHEN v_ts_text IS NULL THEN 'missing'
-               WHEN ts_us IS NULL THEN 'unparsable'
-               WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
-          END END AS p_ts,
-        CASE WHEN {div} AND v_severity IS NULL THEN 'missing or not a string'
-             WHEN {div} AND v_severity NOT IN ('critical', 'minor', 'info')
-               THEN 'unknown value (ranks below info)' END AS p_sev,
-        CASE WHEN {div} AND v_primary_duration_s IS NULL
-                  AND v_primary_duration_s_text IS NOT NULL
-               THEN 'not a number'
-             WHEN {div} AND v_primary_duration_s IS NOT NULL AND pd IS NULL
-               THEN 'not a finite non-negative number' END AS p_pd,
-        CASE WHEN {div} AND v_shadow_duration_s IS NULL
-                  AND v_shadow_duration_s_text IS NOT NULL
-               THEN 'not a number'
-             WHEN {div} AND v_shadow_duration_s IS NOT NULL AND sd IS NULL
-               THEN 'not a finite non-negative number' END AS p_sd,
-        CASE WHEN {div} THEN v_signature END AS a_sig,
-        CASE WHEN {div} THEN coalesce(v_severity, 'unknown') END AS a_sev,
-        CASE WHEN {div} THEN v_op END AS a_op,
-        CASE WHEN {div} THEN v_kind END AS a_kind,
-        CASE WHEN {div} THEN coalesce(v_source, 'runtime') END AS a_src,
-        CASE WHEN {div} THEN v_primary_name END AS a_pn,
-        CASE WHEN {div} THEN v_primary_version END AS a_pv,
-        CASE WHEN {div} THEN v_shadow_name END AS a_sn,
-        CASE WHEN {div} THEN v_shadow_version END AS a_sv,
-        CASE WHEN {div} THEN v_signature END AS b_sig,
-        -- one regular-expression call per line: digits never match the NUL separator
-        CASE WHEN {div} THEN hash(regexp_replace(
-            coalesce(v_primary_summary, '') || chr(0) || coalesce(v_shadow_summary, ''),
-            '[0-9]+', '#', 'g')) END AS b_key,
-        CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
-        CASE WHEN {in_range} THEN v_op END AS c_op,
-        CASE WHEN {in_range} THEN ts_us // 60000000 END AS m_min,
-        CASE WHEN {in_range} THEN v_op END AS m_op,
-        CASE WHEN {in_range} THEN 1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER END AS mask,
-        CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
-        CASE WHEN {div} AND pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
-             WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
-        CASE WHEN {div} AND sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
-             WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb,
-        CASE WHEN status IN ('python', 'verify') THEN status
-             WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary' END AS l_kind,
-        CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
-        CASE WHEN l_kind IS NOT NULL THEN line_no END AS l_ln,
-        CASE WHEN l_kind IS NOT NULL THEN line END AS l_line,
-        CASE WHEN {div} AND v_input_size IS NULL AND v_input_ref IS NOT NULL
-             THEN v_signature END AS r_sig,
-        CASE WHEN r_sig IS NOT NULL THEN f END AS r_f,
-        CASE WHEN r_sig IS NOT NULL THEN v_input_ref END AS r_ref,
-        ts_us,
-        CASE WHEN {div} AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
-            (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
-            + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
-        (f::BIGINT << {FILE_SHIFT}) + line_no AS first,
-        f AS s_f
-      FROM d
+      FROM b WHERE status = 'event' AND v_event = 'divergence'
     )
     {" UNION ALL ".join(selects)}
     """
