@@ -63,11 +63,12 @@ from shadow.review.prescan import (
     PreparedLog,
     Prescanner,
     Reader,
+    EdgeSample,
     blank_lines,
-    edge_timestamps,
     fetch_lines,
     remove_scratch,
     rows_to_lines,
+    sample_edges,
     scratch_dir,
 )
 from shadow.review.reproducer import build_reproducer
@@ -304,6 +305,7 @@ class _Reviewer:
         self.blanks: dict[int, list[int]] = {}  # per file with blank lines: their numbers
         self.source = ""  # the SQL of the rows read_json gives
         self.per_second = True  # whether the main pass counted the timeline per second
+        self.raw_messages = False  # whether the main pass kept summaries unmasked
 
     def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params).fetchall()
@@ -345,7 +347,9 @@ class _Reviewer:
             for i in range(len(self.files))
             if i not in logs or logs[i].read_path is not None
         ]
-        self.per_second = self._short_span(plain, len(gzipped) > 0)
+        samples = [sample_edges(self.files[i]) for i in plain] if not gzipped else [None]
+        self.per_second = self._short_span(samples)
+        self.raw_messages = _repeats_messages(samples)
         failure: duckdb.Error | None = None
         with ThreadPoolExecutor(max_workers=1) as pool:
             scanned = pool.submit(lambda: [_scan(self.scanner, self.files[i], i) for i in plain])
@@ -370,25 +374,22 @@ class _Reviewer:
         self.source = sql.read_json_sql(reads, prescan.MAX_LINE_BYTES)
         sets = [n for n in sql.SET_NAMES if n != "timeline" or self.per_second]
         self.con.execute(
-            sql.aggregate_sql("shadow_main", sql.json_classified_sql(self.source), sets)
+            sql.aggregate_sql(
+                "shadow_main",
+                sql.json_classified_sql(self.source),
+                sets,
+                raw_messages=self.raw_messages,
+            )
         )
 
-    def _short_span(self, plain: list[int], unknown: bool) -> bool:
+    def _short_span(self, samples: list[EdgeSample | None]) -> bool:
         """Whether the logs may span few enough minutes for a timeline finer than a minute,
-        judged from the first and last timestamps of each plain log (logs are written in
-        time order).  Counting per second costs a large table for a long log; when the
-        guess is wrong the timeline still comes out right, from a second pass."""
-        if unknown:
-            return True
-        first: list[int] = []
-        last: list[int] = []
-        for i in plain:
-            edges = edge_timestamps(self.files[i])
-            if edges is None:
-                return True
-            first.append(edges[0])
-            last.append(edges[1])
-        if not first:
+        judged from the first and last timestamps of each plain log.  Counting per second
+        costs a large table for a long log; when the guess is wrong the timeline still
+        comes out right, from a second pass (:meth:`_count_per_second`)."""
+        first = [x.first_us for x in samples if x is not None and x.first_us is not None]
+        last = [x.last_us for x in samples if x is not None and x.last_us is not None]
+        if not first or len(first) < len(samples) or len(last) < len(samples):
             return True
         return max(last) - min(first) < self.max_buckets * 60 * 1_000_000
 
@@ -553,10 +554,10 @@ class _Reviewer:
         )
 
     def _groups(self) -> tuple[list[Group], dict[str, Counter[str]]]:
-        combos = self.rows(
-            "combo",
-            "a_sig, a_sev, a_op, a_kind, a_src, a_pn, a_pv, a_sn, a_sv, n, ts_min, ts_max, best",
-            "a_sig IS NOT NULL",
+        keys = "a_sig, a_sev, a_op, a_kind, a_src, a_pn, a_pv, a_sn, a_sv"
+        combos = self.q(
+            f"SELECT {keys}, sum(n), min(ts_min), max(ts_max), min(best) FROM shadow_agg "
+            f"WHERE g = {self.masks['detail']} AND a_sig IS NOT NULL GROUP BY {keys}"
         )
         by_sig: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for row in combos:
@@ -650,9 +651,16 @@ class _Reviewer:
     def _messages(self) -> dict[str, list[tuple[int, int, int, int]]]:
         """Up to five most frequent messages per group: (count, distinct, f, line)."""
         out: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
+        key = sql.message_key_sql("b_psum", "b_ssum")
         query = f"""
+            WITH m AS (
+              SELECT a_sig AS b_sig, coalesce(b_key, {key}) AS b_key, sum(n) AS n,
+                     min(first) AS first
+              FROM shadow_agg WHERE g = {self.masks["detail"]} AND a_sig IS NOT NULL
+              GROUP BY ALL
+            )
             SELECT b_sig, n, count(*) OVER (PARTITION BY b_sig) AS distinct_n, first
-            FROM shadow_agg WHERE g = {self.masks["message"]} AND b_sig IS NOT NULL
+            FROM m
             QUALIFY row_number() OVER (PARTITION BY b_sig ORDER BY n DESC, first) <= {MESSAGES_PER_GROUP}
             ORDER BY b_sig, n DESC, first
         """
@@ -910,6 +918,16 @@ def _widths() -> Iterator[int]:
     while True:
         yield width
         width *= 2
+
+
+def _repeats_messages(samples: list[EdgeSample | None]) -> bool:
+    """Whether the sampled divergences repeat their summaries: at most one distinct pair in
+    eight.  Then the main pass groups the summaries as they are, and masks digits only in the
+    few distinct ones; else it masks them line by line (see ``sql.aggregate_sql``)."""
+    pairs = [pair for x in samples if x is not None for pair in x.summaries]
+    if any(x is None for x in samples) or len(pairs) < 16:
+        return False
+    return len({(str(a), str(b)) for a, b in pairs}) * 8 <= len(pairs)
 
 
 def _is_gzip(path: Path) -> bool:

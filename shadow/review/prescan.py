@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final, Literal
+from typing import IO, Any, Final, Literal
 
 import orjson
 
@@ -500,38 +500,68 @@ def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:
     return out
 
 
-def edge_timestamps(path: Path, window: int = 64 * 1024) -> tuple[int, int] | None:
-    """The timestamps (µs) of the first and the last event line of a plain log, or None.
+@dataclass(frozen=True, slots=True)
+class EdgeSample:
+    """What the first and last lines of a plain log say about it, read cheaply beforehand.
 
-    Reads ``window`` bytes at each end; a guess at the time the log spans (it is written in
-    time order), used to choose how finely the main pass counts the timeline.
+    ``first_us``/``last_us`` are the timestamps of its first and last events (None when
+    not found): a guess at the time it spans (a log is written in time order).
+    ``summaries`` are the (primary, shadow) summaries of the divergences seen: whether a log
+    repeats its messages.  Both only choose how the main pass counts, never what it finds.
     """
+
+    first_us: int | None
+    last_us: int | None
+    summaries: tuple[tuple[Any, Any], ...]
+
+
+def sample_edges(path: Path, window: int = 64 * 1024) -> EdgeSample | None:
+    """Read ``window`` bytes at each end of a plain log; None when it cannot be read."""
     try:
         with path.open("rb") as fh:
             head = fh.read(window)
             size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - window))
-            tail = fh.read(window)
+            tail = b""
+            if size > window:
+                fh.seek(max(window, size - window))
+                tail = fh.read(window)
     except OSError:
         return None
-    first = _first_ts(head.split(b"\n")[:-1] if len(head) == window else head.split(b"\n"))
-    last = _first_ts(reversed(tail.split(b"\n")[1:] if size > window else tail.split(b"\n")))
-    return None if first is None or last is None else (first, last)
+    head_lines = head.split(b"\n")
+    if size > len(head):
+        head_lines = head_lines[:-1]  # cut by the window
+    tail_lines = tail.split(b"\n")[1:] if tail else []
+    head_events = [e for e in map(_event, head_lines) if e is not None]
+    tail_events = [e for e in map(_event, tail_lines) if e is not None]
+    stamps = [_ts(e) for e in head_events], [_ts(e) for e in reversed(tail_events or head_events)]
+    first = next((us for us in stamps[0] if us is not None), None)
+    last = next((us for us in stamps[1] if us is not None), None)
+    summaries = tuple(
+        (_summary(e, "primary"), _summary(e, "shadow"))
+        for e in (*head_events, *tail_events)
+        if e.get("event") == "divergence"
+    )
+    return EdgeSample(first, last, summaries)
 
 
-def _first_ts(lines: Iterable[bytes]) -> int | None:
-    for raw in lines:
-        if not raw.startswith(b"{"):
-            continue
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        ts = value.get("ts") if isinstance(value, dict) else None
-        us = parse_ts_us(ts) if isinstance(ts, str) else None
-        if us is not None:
-            return us
-    return None
+def _event(raw: bytes) -> dict[str, Any] | None:
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _ts(event: dict[str, Any]) -> int | None:
+    ts = event.get("ts")
+    return parse_ts_us(ts) if isinstance(ts, str) else None
+
+
+def _summary(event: dict[str, Any], side: str) -> Any:
+    info = event.get(side)
+    return info.get("summary") if isinstance(info, dict) else None
 
 
 def remove_scratch(scratch: Path) -> None:

@@ -39,11 +39,10 @@ CREATE OR REPLACE TEMP MACRO shadow_us(v) AS
 CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
     CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
 CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
-    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91, 73, 78);
+    ascii(v) < 65 OR ascii(v) IN (73, 78, 91, 102, 110, 116, 123);
 CREATE OR REPLACE TEMP MACRO shadow_literal(v) AS
-    CASE WHEN ascii(v) BETWEEN 48 AND 57 OR ascii(v) = 45
-           THEN ltrim(v, '0123456789.eE+-') IN ('', 'Infinity')
-         WHEN ascii(v) IN (123, 91) THEN true
+    CASE WHEN ascii(v) BETWEEN 45 AND 57 THEN ltrim(v, '0123456789.eE+-') IN ('', 'Infinity')
+         WHEN ascii(v) IN (91, 123) THEN true
          ELSE v IN ('true', 'false', 'NaN', 'Infinity') END;
 """
 
@@ -327,11 +326,13 @@ SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
     ("status", ("st", "s_f"), ()),
     ("problems", ("p_ts", "p_sev", "p_pd", "p_sd"), ()),
     (
-        "combo",
-        ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
-        ("ts_min", "ts_max", "best"),
+        "detail",
+        (
+            *("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
+            *("b_psum", "b_ssum", "b_key"),
+        ),
+        ("ts_min", "ts_max", "best", "first"),
     ),
-    ("message", ("b_sig", "b_key"), ("first",)),
     ("timeline", ("c_sec", "c_op"), ()),
     ("minutes", ("m_min", "m_op"), ("mask",)),
     ("durations", ("d_op", "d_pb", "d_sb"), ()),
@@ -398,13 +399,37 @@ def _set_select(g: int, keys: tuple[str, ...], aggs: tuple[str, ...], rows: str)
     )
 
 
-def aggregate_sql(table: str, classified: str, sets: Sequence[str] = SET_NAMES) -> str:
+def message_key_sql(primary: str, shadow: str) -> str:
+    """The key telling messages apart: both summaries with every run of digits masked.
+
+    One regular-expression call for both: digits never match the NUL between them.
+    """
+    return (
+        f"hash(regexp_replace(coalesce({primary}, '') || chr(0) || coalesce({shadow}, ''), "
+        "'[0-9]+', '#', 'g'))"
+    )
+
+
+def aggregate_sql(
+    table: str,
+    classified: str,
+    sets: Sequence[str] = SET_NAMES,
+    *,
+    raw_messages: bool = True,
+) -> str:
     """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
 
     Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
     lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).  Sets
     about divergences read a CTE of the divergence rows only, and each set computes its own
     keys, so a row costs what the sets it feeds need.
+
+    The ``detail`` set is one row per combination of group, severity, op, kind, source,
+    implementations and message, from which the caller derives both the groups and their
+    messages.  With ``raw_messages`` it keeps the two summaries as they are and leaves the
+    masking of digits to the caller, on the few distinct rows (cheap when a log repeats
+    its summaries); else it masks them on every line (:func:`message_key_sql`), which
+    bounds the set when every call's summary differs.
     """
     known_events = " ".join(f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS))
     known_sev = ", ".join(quote(v) for v in _KNOWN_VALUES["severity"])
@@ -415,6 +440,13 @@ def aggregate_sql(table: str, classified: str, sets: Sequence[str] = SET_NAMES) 
         "OR (v_primary_duration_s IS NOT NULL AND pd IS NULL)"
     )
     problem_sd = problem_pd.replace("primary", "shadow").replace("pd IS NULL", "sd IS NULL")
+    if raw_messages:
+        messages = (
+            "v_primary_summary AS b_psum, v_shadow_summary AS b_ssum, NULL::UBIGINT AS b_key"
+        )
+    else:
+        key = message_key_sql("v_primary_summary", "v_shadow_summary")
+        messages = f"NULL::VARCHAR AS b_psum, NULL::VARCHAR AS b_ssum, {key} AS b_key"
     bodies = {
         "status": f"""
             SELECT f AS s_f, CASE WHEN status = 'event'
@@ -438,21 +470,14 @@ def aggregate_sql(table: str, classified: str, sets: Sequence[str] = SET_NAMES) 
             FROM d
             WHERE ts_us IS NULL OR NOT ({in_range}) OR v_severity IS NULL
                OR v_severity NOT IN ({known_sev}) OR {problem_pd} OR {problem_sd}""",
-        "combo": f"""
+        "detail": f"""
             SELECT v_signature AS a_sig, coalesce(v_severity, 'unknown') AS a_sev, v_op AS a_op,
                    v_kind AS a_kind, coalesce(v_source, 'runtime') AS a_src,
                    v_primary_name AS a_pn, v_primary_version AS a_pv,
-                   v_shadow_name AS a_sn, v_shadow_version AS a_sv, ts_us,
+                   v_shadow_name AS a_sn, v_shadow_version AS a_sv, {messages}, ts_us,
                    CASE WHEN v_input_size IS NOT NULL OR v_input_ref IS NULL THEN
                        (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
-                       + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best
-            FROM d""",
-        "message": f"""
-            SELECT v_signature AS b_sig,
-                   -- one regular-expression call per line: digits never match the NUL
-                   hash(regexp_replace(coalesce(v_primary_summary, '') || chr(0)
-                                       || coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g'))
-                     AS b_key,
+                       + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
                    (f::BIGINT << {FILE_SHIFT}) + line_no AS first
             FROM d""",
         "timeline": f"""
