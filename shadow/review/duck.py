@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -306,6 +307,7 @@ class _Reviewer:
         self.source = ""  # the SQL of the rows read_json gives
         self.per_second = True  # whether the main pass counted the timeline per second
         self.raw_messages = False  # whether the main pass kept summaries unmasked
+        self.found_blanks: dict[int, list[int]] = {}  # blank lines found while DuckDB ran
 
     def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params).fetchall()
@@ -351,21 +353,44 @@ class _Reviewer:
         self.per_second = self._short_span(samples)
         self.raw_messages = _repeats_messages(samples)
         failure: duckdb.Error | None = None
+        stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1) as pool:
             scanned = pool.submit(lambda: [_scan(self.scanner, self.files[i], i) for i in plain])
+            # Then, while DuckDB still runs, look for blank lines (stopped when not needed).
+            found = pool.submit(
+                lambda: {log.index: blank_lines(log, stop) for log in scanned.result()}
+            )
             try:
-                self._main(reads)
-            except duckdb.Error as exc:
-                failure = exc
-            finally:
+                try:
+                    self._main(reads)
+                except duckdb.Error as exc:
+                    failure = exc
                 for log in scanned.result():
                     logs[log.index] = log
+                if failure is not None or not self._blank_lines_exist(logs):
+                    stop.set()
+                self.found_blanks = {i: b for i, b in found.result().items() if b is not None}
+            finally:
+                stop.set()
         if failure is not None:
             raise ReviewInputError(f"DuckDB could not read the logs: {_first_line(failure)}")
         out = [logs[i] for i in range(len(self.files))]
         if any(log.copied for log in out if log.index not in gzipped):
             self._main([(log.index, str(log.read_path)) for log in out if log.read_path])
         return out
+
+    def _rows_per_file(self) -> dict[int, int]:
+        return {
+            int(f): int(n)
+            for f, n in self.q(
+                f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} "
+                "GROUP BY s_f"
+            )
+        }
+
+    def _blank_lines_exist(self, logs: dict[int, PreparedLog]) -> bool:
+        rows = self._rows_per_file() if self.source else {}
+        return any(rows.get(i, 0) != log.lines for i, log in logs.items())
 
     def _main(self, reads: list[tuple[int, str]]) -> None:
         if not reads:
@@ -396,17 +421,12 @@ class _Reviewer:
     def _resolve(self) -> None:
         """Check DuckDB's rows against the pre-scan, map row ordinals to lines where blank
         lines shift them, and classify the rows DuckDB could not read (the lane)."""
-        rows = dict(
-            self.q(
-                f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} "
-                "GROUP BY s_f"
-            )
-        )
+        rows = self._rows_per_file()
         for log in self.ls.logs:
             n = int(rows.get(log.index, 0))
             if n == log.lines:
                 continue
-            blanks = list(log.blanks) if log.blanks is not None else blank_lines(log)
+            blanks = self.found_blanks.get(log.index) or blank_lines(log) or []
             if n != log.lines - len(blanks):  # pragma: no cover - a guard, not a code path
                 raise ReviewInputError(
                     f"DuckDB read {n:,} rows of {log.path} where the pre-scan counted "

@@ -30,6 +30,7 @@ import bisect
 import os
 import re
 import shutil
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -347,8 +348,10 @@ class Prescanner:
 
 
 def _index_in_place(path: Path, index: int) -> PreparedLog | None:
-    """The ``json`` reader's scan of a plain log that DuckDB reads in place: line count,
-    block checkpoints and blank lines in one pass over blocks read into one buffer.
+    """The ``json`` reader's scan of a plain log that DuckDB reads in place: line count and
+    block checkpoints, in one pass over blocks read into one buffer, at ``memchr`` speed
+    (lines are counted as the bytes a deletion of newlines removes: ``bytes.count`` is a
+    plain loop, ``bytes.replace`` of one byte is ``memchr``-driven).
 
     None when the file is gzip or has a line over the limit: the general scan then writes
     the copy DuckDB reads.
@@ -359,37 +362,27 @@ def _index_in_place(path: Path, index: int) -> PreparedLog | None:
     line_no = offset = 0
     carry = b""
     checkpoints: list[tuple[int, int]] = []
-    blanks: list[int] = []
     with path.open("rb", buffering=0) as fh:
         while n := fh.readinto(buf):
             if line_no == 0 and not carry and buf.startswith(GZIP_MAGIC):
                 return None
-            first = buf.find(b"\n", 0, n)
+            data = buf if n == size else buf[:n]
+            first = data.find(b"\n")
             if first == -1:
-                carry += buf[:n]
+                carry += data
                 if len(carry) > limit:
                     return None
                 continue
             if len(carry) + first > limit:
                 return None
             checkpoints.append((line_no + 1, offset))
-            if not (carry + buf[:first] if carry else buf[:first]).strip():
-                blanks.append(line_no + 1)
-            last = buf.rfind(b"\n", 0, n)
-            at, counted = line_no + 1, first  # the line ending at the newline at `counted`
-            for match in _BLANK_AFTER.finditer(buf, first, last + 1):
-                pos = match.start()
-                at += buf.count(b"\n", counted + 1, pos + 1)
-                counted = pos
-                blanks.append(at + 1)
-            line_no += buf.count(b"\n", 0, n)
+            last = data.rfind(b"\n")
+            line_no += n - len(data.replace(b"\n", b""))
             offset += len(carry) + last + 1
-            carry = bytes(buf[last + 1 : n])
+            carry = bytes(data[last + 1 :])
     complete = not carry
     if carry:
         checkpoints.append((line_no + 1, offset))
-        if not carry.strip():
-            blanks.append(line_no + 1)
         line_no += 1
     return PreparedLog(
         index=index,
@@ -402,7 +395,6 @@ def _index_in_place(path: Path, index: int) -> PreparedLog | None:
         problem=None,
         checkpoints=tuple(checkpoints),
         reader="json",
-        blanks=tuple(blanks),
     )
 
 
@@ -465,18 +457,20 @@ def fetch_lines(log: PreparedLog, wanted: Iterable[int]) -> dict[int, bytes]:
     return found
 
 
-def blank_lines(log: PreparedLog) -> list[int]:
+def blank_lines(log: PreparedLog, stop: threading.Event | None = None) -> list[int] | None:
     """Line numbers of the blank lines (empty or ``bytes.strip()`` whitespace only), sorted.
 
     DuckDB's ``read_json`` gives no row for these lines, so they are what maps its row
-    ordinals back to line numbers.  Costs one regular-expression pass over the file: the
-    review runs it only for a file where DuckDB's row count says blank lines exist.
+    ordinals back to line numbers.  Costs one regular-expression pass over the file; None
+    when ``stop`` is set before the end (the caller found it was not needed).
     """
     out: list[int] = []
     if log.read_path is None:
         return out
     with log.read_path.open("rb") as fh:
         for k, (first, _) in enumerate(log.checkpoints):
+            if stop is not None and stop.is_set():
+                return None
             data = b"\n" + _read_block(fh, log, k)
             line_no, counted = first, 0
             for match in _BLANK_AFTER.finditer(data):
