@@ -27,6 +27,7 @@ instead of failing the review.
 from __future__ import annotations
 
 import bisect
+import mmap
 import os
 import re
 import shutil
@@ -461,26 +462,41 @@ def blank_lines(log: PreparedLog, stop: threading.Event | None = None) -> list[i
     """Line numbers of the blank lines (empty or ``bytes.strip()`` whitespace only), sorted.
 
     DuckDB's ``read_json`` gives no row for these lines, so they are what maps its row
-    ordinals back to line numbers.  Costs one regular-expression pass over the file; None
-    when ``stop`` is set before the end (the caller found it was not needed).
+    ordinals back to line numbers.  One regular-expression pass over the file, mapped in
+    memory (no copy); None when ``stop`` is set before the end (the caller found it was not
+    needed).
     """
     out: list[int] = []
-    if log.read_path is None:
+    if log.read_path is None or not log.checkpoints:
         return out
     with log.read_path.open("rb") as fh:
-        for k, (first, _) in enumerate(log.checkpoints):
-            if stop is not None and stop.is_set():
-                return None
-            data = b"\n" + _read_block(fh, log, k)
-            line_no, counted = first, 0
-            for match in _BLANK_AFTER.finditer(data):
-                pos = match.start()
-                line_no += data.count(b"\n", counted, pos)
-                counted = pos
-                out.append(line_no)
-            if not data.endswith(b"\n") and not data[data.rfind(b"\n") + 1 :].strip():
-                out.append(first + data.count(b"\n") - 1)  # the last line, unterminated
-    return out
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return out
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            first_end = mm.find(b"\n")
+            if not mm[: size if first_end == -1 else first_end].strip():
+                out.append(1)
+            offsets = [offset for _, offset in log.checkpoints]
+            step = 8 * 1024 * 1024
+            for start in range(0, size, step):
+                if stop is not None and stop.is_set():
+                    return None
+                for match in _BLANK_AFTER.finditer(mm, start, min(size, start + step + 1)):
+                    if match.start() < start + step:
+                        out.append(_line_after(log, mm, offsets, match.start()))
+            if not log.complete:
+                last = mm.rfind(b"\n")
+                if last != -1 and not mm[last + 1 :].strip():
+                    out.append(log.lines)
+    return sorted(set(out))
+
+
+def _line_after(log: PreparedLog, mm: mmap.mmap, offsets: list[int], pos: int) -> int:
+    """The number of the line that starts after the newline at byte ``pos``."""
+    k = bisect.bisect_right(offsets, pos) - 1
+    line, offset = log.checkpoints[k]
+    return line + mm[offset : pos + 1].count(b"\n")
 
 
 def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:
