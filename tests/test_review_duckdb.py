@@ -285,6 +285,33 @@ def test_the_index_pass_counts_as_the_line_scan_and_finds_every_blank(
     assert [mapped[k] for k in rows] == [i for i in range(1, len(physical) + 1) if i not in expected]
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_blank_lines_and_fetched_lines_on_random_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Random lines (blank ones of every kind, binary, CR, long ones), small blocks and
+    windows: the index pass, ``blank_lines`` and ``fetch_lines`` agree with splitting."""
+    import random
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(prescan, "MAX_LINE_BYTES", 700)
+    monkeypatch.setattr(prescan, "WINDOW_BYTES", 1500)
+    pieces = [b"", b" ", b"\t\r", b"\x0b\x0c ", b"{}", b"\xff\xfe", b"a\rb", b"x" * 300]
+    lines = [rng.choice(pieces) + rng.choice(pieces) for _ in range(rng.randrange(50, 400))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n", b"  ", b"tail"])
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(data)
+    log = prescan.Prescanner(tmp_path, "n", "json").prepare(path, 0)
+    physical = data.split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    assert log.lines == len(physical) and not log.copied
+    assert log.complete == data.endswith(b"\n")
+    assert prescan.blank_lines(log) == [i for i, x in enumerate(physical, 1) if not x.strip()]
+    wanted = rng.sample(range(1, len(physical) + 1), min(25, len(physical)))
+    assert prescan.fetch_lines(log, wanted) == {n: physical[n - 1] for n in wanted}
+
+
 def test_a_line_over_the_limit_mid_file_is_read_from_a_copy(
     tmp_path: Path, small_limit: None
 ) -> None:

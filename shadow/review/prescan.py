@@ -47,6 +47,8 @@ from shadow.review.timeline import parse_ts_us
 #: Longest line read; the writer caps its lines far below this (big values go to blobs).
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
 BLOCK_BYTES: Final = 1024 * 1024
+#: Bytes of a log mapped at a time when looking for blank lines.
+WINDOW_BYTES: Final = 8 * 1024 * 1024
 #: DuckDB's column delimiter: a byte no JSON text holds raw, so lines with it are junk.
 DELIMITER: Final = b"\x01"
 GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -463,40 +465,51 @@ def blank_lines(log: PreparedLog, stop: threading.Event | None = None) -> list[i
 
     DuckDB's ``read_json`` gives no row for these lines, so they are what maps its row
     ordinals back to line numbers.  One regular-expression pass over the file, mapped in
-    memory (no copy); None when ``stop`` is set before the end (the caller found it was not
-    needed).
+    memory a window of whole lines at a time (no copy, only a window resident); None when
+    ``stop`` is set before the end (the caller found it was not needed).
     """
     out: list[int] = []
     if log.read_path is None or not log.checkpoints:
         return out
     with log.read_path.open("rb") as fh:
         size = fh.seek(0, os.SEEK_END)
-        if size == 0:
-            return out
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            first_end = mm.find(b"\n")
-            if not mm[: size if first_end == -1 else first_end].strip():
-                out.append(1)
-            offsets = [offset for _, offset in log.checkpoints]
-            step = 8 * 1024 * 1024
-            for start in range(0, size, step):
-                if stop is not None and stop.is_set():
-                    return None
-                for match in _BLANK_AFTER.finditer(mm, start, min(size, start + step + 1)):
-                    if match.start() < start + step:
-                        out.append(_line_after(log, mm, offsets, match.start()))
-            if not log.complete:
-                last = mm.rfind(b"\n")
-                if last != -1 and not mm[last + 1 :].strip():
-                    out.append(log.lines)
+        for first_line, begin, end in _windows(log, size, WINDOW_BYTES):
+            if stop is not None and stop.is_set():
+                return None
+            base = begin - begin % mmap.ALLOCATIONGRANULARITY
+            with mmap.mmap(fh.fileno(), end - base, offset=base, access=mmap.ACCESS_READ) as mm:
+                lo, hi = begin - base, end - base
+                head_end = mm.find(b"\n", lo, hi)
+                if not mm[lo : hi if head_end == -1 else head_end].strip():
+                    out.append(first_line)  # the window's first line
+                at, counted = first_line, lo  # the line starting at byte `counted`
+                for match in _BLANK_AFTER.finditer(mm, lo, hi):
+                    pos = match.start()
+                    at += mm[counted : pos + 1].count(b"\n")
+                    counted = pos + 1
+                    out.append(at)
+        if not log.complete and size:  # the last line, without a newline
+            fh.seek(log.checkpoints[-1][1])
+            tail = fh.read()
+            if not tail[tail.rfind(b"\n") + 1 :].strip():
+                out.append(log.lines)
     return sorted(set(out))
 
 
-def _line_after(log: PreparedLog, mm: mmap.mmap, offsets: list[int], pos: int) -> int:
-    """The number of the line that starts after the newline at byte ``pos``."""
-    k = bisect.bisect_right(offsets, pos) - 1
-    line, offset = log.checkpoints[k]
-    return line + mm[offset : pos + 1].count(b"\n")
+def _windows(log: PreparedLog, size: int, target: int) -> Iterator[tuple[int, int, int]]:
+    """``(first line, begin, end)`` byte ranges of whole lines, about ``target`` bytes each,
+    cut at checkpoints (line starts); the last one ends with the file."""
+    points = list(log.checkpoints)
+    k = 0
+    while k < len(points):
+        first_line, begin = points[k]
+        j = k + 1
+        while j < len(points) and points[j][1] - begin < target:
+            j += 1
+        end = points[j][1] if j < len(points) else size
+        if end > begin:
+            yield first_line, begin, end
+        k = j
 
 
 def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:
