@@ -116,9 +116,7 @@ def main() -> int:
     for _ in range(max(1, args.repeat)):  # interleaved, so a burst of load hits all three
         bare.append(_timed([py, "-c", BARE_CHILD, str(log)]))
         engine.append(_timed([py, "-c", ENGINE_CHILD, str(log)]))
-        cli.append(
-            _timed([py, "-c", CLI_CHILD, "review", str(log), "--out", str(out), "--quiet"])
-        )
+        cli.append(_timed([py, "-c", CLI_CHILD, "review", str(log), "--out", str(out), "--quiet"]))
         for name, run, ok in (
             ("bare query", bare[-1], (0,)),
             ("review engine", engine[-1], (0,)),
@@ -132,7 +130,9 @@ def main() -> int:
     print()
     print("| measure | wall | CPU (user+sys) | ratio (wall) | ratio (CPU) | peak RSS |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    print(f"| bare DuckDB read_json + GROUP BY signature | {b.wall:.2f} s | {b.cpu:.2f} s | 1 | 1 | |")
+    print(
+        f"| bare DuckDB read_json + GROUP BY signature | {b.wall:.2f} s | {b.cpu:.2f} s | 1 | 1 | |"
+    )
     for name, run in (
         ("review engine (`review_logs`, no reports)", e),
         ("`shadow review` (reports included)", c),

@@ -282,10 +282,12 @@ def test_the_index_pass_counts_as_the_line_scan_and_finds_every_blank(
     assert prescan.fetch_lines(fast, wanted) == {n: physical[n - 1] for n in wanted}
     rows = [k for k in range(1, len(physical) - len(expected) + 1)]
     mapped = prescan.rows_to_lines(rows, expected)
-    assert [mapped[k] for k in rows] == [i for i in range(1, len(physical) + 1) if i not in expected]
+    assert [mapped[k] for k in rows] == [
+        i for i in range(1, len(physical) + 1) if i not in expected
+    ]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(20))
 def test_blank_lines_and_fetched_lines_on_random_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
@@ -326,9 +328,7 @@ def test_a_line_over_the_limit_mid_file_is_read_from_a_copy(
 
 
 def _timeline_log(path: Path, stamps: list[str]) -> None:
-    path.write_bytes(
-        b"".join(_line(k % 4, f"t{k}", ts=ts) + b"\n" for k, ts in enumerate(stamps))
-    )
+    path.write_bytes(b"".join(_line(k % 4, f"t{k}", ts=ts) + b"\n" for k, ts in enumerate(stamps)))
 
 
 def _stamp(seconds: int) -> str:

@@ -43,7 +43,7 @@ from typing import Any, Final
 
 import duckdb
 
-from shadow.review import sql
+from shadow.review import prescan, sql
 from shadow.review.blobs import blob_size
 from shadow.review.inputs import ReviewInputError, resolve_logs
 from shadow.review.model import (
@@ -59,12 +59,11 @@ from shadow.review.model import (
     severity_rank,
     sort_groups,
 )
-from shadow.review import prescan
 from shadow.review.prescan import (
+    EdgeSample,
     PreparedLog,
     Prescanner,
     Reader,
-    EdgeSample,
     blank_lines,
     fetch_lines,
     remove_scratch,
@@ -328,9 +327,7 @@ class _Reviewer:
         return self._build()
 
     def _classified_lines(self, source: str, *, trusted: bool = True) -> str:
-        return sql.classified_sql(
-            source, self.ls.marker, fields=sql.REVIEW_FIELDS, trusted=trusted
-        )
+        return sql.classified_sql(source, self.ls.marker, fields=sql.REVIEW_FIELDS, trusted=trusted)
 
     def _read(self) -> list[PreparedLog]:
         """Pre-scan the logs and run the main pass; both at once for plain files.
@@ -349,7 +346,9 @@ class _Reviewer:
             for i in range(len(self.files))
             if i not in logs or logs[i].read_path is not None
         ]
-        samples = [sample_edges(self.files[i]) for i in plain] if not gzipped else [None]
+        samples: list[EdgeSample | None] = [sample_edges(self.files[i]) for i in plain]
+        if gzipped:  # nothing to sample cheaply in a compressed log: assume the worst
+            samples.append(None)
         self.per_second = self._short_span(samples)
         self.raw_messages = _repeats_messages(samples)
         failure: duckdb.Error | None = None
@@ -383,8 +382,7 @@ class _Reviewer:
         return {
             int(f): int(n)
             for f, n in self.q(
-                f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} "
-                "GROUP BY s_f"
+                f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} GROUP BY s_f"
             )
         }
 
@@ -480,7 +478,9 @@ class _Reviewer:
         lane = self._classified_lines(self._table("shadow_lane", texts), trusted=False)
         python += [
             (f, ln, line.encode("utf-8"))
-            for f, ln, line in self.q(f"SELECT f, line_no, line FROM ({lane}) WHERE status = 'python'")
+            for f, ln, line in self.q(
+                f"SELECT f, line_no, line FROM ({lane}) WHERE status = 'python'"
+            )
         ]
         rescued: list[tuple[int, int, str]] = []
         for f, ln, raw in python:
@@ -491,7 +491,9 @@ class _Reviewer:
         self.rescued = {(f, ln): text for f, ln, text in rescued}
         parts = [f"SELECT * FROM ({lane}) WHERE status <> 'python'"]
         if rescued:
-            parts.append(f"SELECT * FROM ({self._classified_lines(self._table('shadow_rescued', rescued))})")
+            parts.append(
+                f"SELECT * FROM ({self._classified_lines(self._table('shadow_rescued', rescued))})"
+            )
         return " UNION ALL ".join(parts)
 
     def _table(self, name: str, rows: Sequence[tuple[int, int, str]]) -> str:
@@ -717,7 +719,7 @@ class _Reviewer:
             return None
 
     def _runs(self) -> tuple[tuple[RunInfo, ...], int]:
-        base = f"""
+        base = """
             WITH rs AS (
               SELECT f, line_no AS ln, line, json_extract_string(line, '$.run_id') AS run_id
               FROM shadow_summary_lines
@@ -924,9 +926,7 @@ class _Reviewer:
         if self.per_second or not self.source:
             return
         self.con.execute(
-            sql.aggregate_sql(
-                "shadow_seconds", sql.json_classified_sql(self.source), ("timeline",)
-            )
+            sql.aggregate_sql("shadow_seconds", sql.json_classified_sql(self.source), ("timeline",))
         )
         self.con.execute("INSERT INTO shadow_agg SELECT * FROM shadow_seconds")
         self.per_second = True

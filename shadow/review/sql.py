@@ -431,7 +431,9 @@ def aggregate_sql(
     its summaries); else it masks them on every line (:func:`message_key_sql`), which
     bounds the set when every call's summary differs.
     """
-    known_events = " ".join(f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS))
+    known_events = " ".join(
+        f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS)
+    )
     known_sev = ", ".join(quote(v) for v in _KNOWN_VALUES["severity"])
     k = DURATION_BUCKETS_PER_E
     in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
@@ -441,9 +443,7 @@ def aggregate_sql(
     )
     problem_sd = problem_pd.replace("primary", "shadow").replace("pd IS NULL", "sd IS NULL")
     if raw_messages:
-        messages = (
-            "v_primary_summary AS b_psum, v_shadow_summary AS b_ssum, NULL::UBIGINT AS b_key"
-        )
+        messages = "v_primary_summary AS b_psum, v_shadow_summary AS b_ssum, NULL::UBIGINT AS b_key"
     else:
         key = message_key_sql("v_primary_summary", "v_shadow_summary")
         messages = f"NULL::VARCHAR AS b_psum, NULL::VARCHAR AS b_ssum, {key} AS b_key"
