@@ -428,7 +428,10 @@ def test_values_that_read_like_json_literals_are_checked_from_their_text(
 
 
 def test_review_resync_is_the_writers_rule() -> None:
-    """A torn line keeps what ``shadow.log.parse_line`` keeps, counted as ``torn``."""
+    """Whatever the line, review keeps what ``shadow.log.parse_line`` keeps (counted as
+    ``torn``), and gives up where it gives up."""
+    import random
+
     from shadow import log
     from shadow.review.resync import RESYNC_MARKER, TORN, parse_line
 
@@ -436,11 +439,31 @@ def test_review_resync_is_the_writers_rule() -> None:
     inner = orjson.loads(_line(1, "inner"))
     nested = _line(0, "a", input={"args": [inner, inner]})
     whole = _line(2, "b")
-    for cut in range(1, len(nested) - 1, 7):
-        line = nested[:cut] + whole
-        value, torn = log.parse_line(line)
+    rng = random.Random(5)
+    lines = [nested[:cut] + whole for cut in range(1, len(nested) - 1, 7)]
+    lines += [
+        b"\x00" * 300 + whole,
+        b"\x0b" + whole,
+        whole[:40] + nested[:90] + whole + b" \r\t",
+        whole[:40] + whole + b"x",  # no whole line: it does not end with "}"
+        nested[:50] + b"}",
+        RESYNC_MARKER * 50_000 + b"}",  # bounded work, no event
+    ]
+    lines += [
+        bytes(rng.choice([whole, nested, b"}", b'"', b"\\"])[: rng.randrange(1, 200)])
+        + rng.choice([whole, nested])
+        for _ in range(200)
+    ]
+    for line in lines:
+        try:
+            value, torn = log.parse_line(line)
+        except orjson.JSONDecodeError:
+            value, torn = None, -1
         parsed = parse_line(line)
-        assert parsed.skipped == (TORN,) and parsed.value == value == orjson.loads(whole)
-        assert parsed.text == line[torn:]
-    stuffed = parse_line(RESYNC_MARKER * 50_000 + b"}")  # bounded work, no event
-    assert stuffed.value is None and stuffed.skipped == ("not_json",)
+        if torn > 0:
+            assert parsed.skipped == (TORN,) and parsed.value == value
+            assert parsed.text == line[torn:]
+        elif torn == 0:
+            assert parsed.skipped == () and parsed.value == value
+        else:
+            assert parsed.value is None and TORN not in parsed.skipped

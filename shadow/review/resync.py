@@ -4,11 +4,11 @@ Why a module of its own: the rule (TEAM convention, ``docs/events.md``) must be 
 the pure-Python reference reader, in the pre-scan, and in the DuckDB engine's lane for lines
 its SQL could not read.  A writer killed mid-line leaves a partial event with no newline; the
 next writer's complete line is appended to it, so the physical line does not parse.  The
-rule itself is the writer's own :func:`shadow.log.parse_line` (later occurrences of
+rule is the writer's :func:`shadow.log.parse_line` (later occurrences of
 ``{"schema":"shadow.``, the first suffix that parses is kept, with a bounded amount of work
-for a line stuffed with marks); this module adds what a review needs on top: the skip reason
-of a line that holds no event (blank, binary, cut short, not JSON) and numbers beyond a
-double's range, which the reference reads as events.
+for a line stuffed with marks), restated in :func:`resync`; this module adds what a review
+needs on top: the skip reason of a line that holds no event (blank, binary, cut short, not
+JSON) and numbers beyond a double's range, which the reference reads as events.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 #: Every event line starts with these bytes (the writer renders ``schema`` first); the same
-#: as ``shadow.log.RESYNC_MARK`` (a test checks), which is imported only for a line that
-#: does not parse: the writer's module brings its logging library along.
+#: as ``shadow.log.RESYNC_MARK`` (a test checks).
 RESYNC_MARKER: Final = b'{"schema":"shadow.'
 
 # Skip reasons decided while parsing a line (stable strings: they appear in review.json).
@@ -58,15 +57,27 @@ def loads(raw: bytes) -> Any:
 def resync(line: bytes) -> tuple[int, Any] | None:
     """The suffix of an unparsable line that the writer's rule keeps: ``(offset, value)``.
 
-    Only occurrences after the first byte count (the whole line already failed to parse).
+    The rule of :func:`shadow.log.parse_line`, step for step (a test holds them equal; the
+    writer's module is not imported here because it brings its logging library, a tenth of
+    a second, into every review of a log with one bad line): a whole line ends with ``}``;
+    each later occurrence of the mark is tried from the left, the first suffix that parses
+    is kept; trying stops after a few passes' worth of bytes (a line stuffed with marks).
     """
-    from shadow import log
-
-    try:
-        value, torn = log.parse_line(line)
-    except orjson.JSONDecodeError:
+    end = len(line)
+    while end and line[end - 1] in b" \t\r\n":
+        end -= 1
+    if not end or line[end - 1] != 0x7D:  # "}"
         return None
-    return (torn, value) if torn else None
+    view = memoryview(line)
+    budget = max(8 * len(line), 1 << 20)
+    start = line.find(RESYNC_MARKER, 1)
+    while start != -1 and budget > 0:
+        budget -= len(line) - start
+        try:
+            return start, orjson.loads(view[start:])
+        except orjson.JSONDecodeError:
+            start = line.find(RESYNC_MARKER, start + 1)
+    return None
 
 
 def failure_reason(line: bytes, complete: bool) -> str:
