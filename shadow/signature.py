@@ -35,7 +35,9 @@ from shadow.outcome import Fault, Outcome, error_attr, error_type
 
 _INDEX = re.compile(r"\[\d+\]")
 _KEYED = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)=[^\]]*\]")
-_DICT_KEY = re.compile(r"\[(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+(?:\.\d*)?|[A-Za-z_(][^\]]*)\]")
+_DICT_KEY = re.compile(
+    r"\[(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+(?:\.\d*)?|[A-Za-z_(][^\]]*)\]"
+)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|inf|nan)")
 _SUBSUMABLE = frozenset({"value_mismatch", "mutated_input"})

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +63,7 @@ from shadow.review.prescan import (
     PreparedLog,
     Prescanner,
     Reader,
+    anchor_points,
     blank_lines,
     fetch_lines,
     remove_scratch,
@@ -249,9 +249,9 @@ def _sizes(files: Sequence[Path]) -> list[int]:
     return sizes
 
 
-def _scan(scanner: Prescanner, path: Path, index: int) -> PreparedLog:
+def _scan(scanner: Prescanner, path: Path, index: int, marks: Sequence[int] = ()) -> PreparedLog:
     try:
-        return scanner.prepare(path, index)
+        return scanner.prepare(path, index, marks)
     except OSError as exc:
         raise ReviewInputError(f"cannot read {path}: {exc.strerror or 'read error'}") from None
 
@@ -306,7 +306,7 @@ class _Reviewer:
         self.source = ""  # the SQL of the rows read_json gives
         self.per_second = True  # whether the main pass counted the timeline per second
         self.raw_messages = False  # whether the main pass kept summaries unmasked
-        self.found_blanks: dict[int, list[int]] = {}  # blank lines found while DuckDB ran
+        self._anchors: list[tuple[int, int, str]] = []  # (f, byte offset, call id)
 
     def q(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params).fetchall()
@@ -351,26 +351,26 @@ class _Reviewer:
             samples.append(None)
         self.per_second = self._short_span(samples)
         self.raw_messages = _repeats_messages(samples)
+        anchors = {i: anchor_points(self.files[i]) for i in plain}
+        self._anchors = [(i, o, c) for i, points in anchors.items() for o, c in points]
+        self._table(
+            "shadow_anchors",
+            [(i, offset, call) for i, points in anchors.items() for offset, call in points],
+            columns="f INTEGER, line_no BIGINT, call_id VARCHAR",
+        )
         failure: duckdb.Error | None = None
-        stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            scanned = pool.submit(lambda: [_scan(self.scanner, self.files[i], i) for i in plain])
-            # Then, while DuckDB still runs, look for blank lines (stopped when not needed).
-            found = pool.submit(
-                lambda: {log.index: blank_lines(log, stop) for log in scanned.result()}
+            scanned = pool.submit(
+                lambda: [
+                    _scan(self.scanner, self.files[i], i, [o for o, _ in anchors[i]]) for i in plain
+                ]
             )
             try:
-                try:
-                    self._main(reads)
-                except duckdb.Error as exc:
-                    failure = exc
-                for log in scanned.result():
-                    logs[log.index] = log
-                if failure is not None or not self._blank_lines_exist(logs):
-                    stop.set()
-                self.found_blanks = {i: b for i, b in found.result().items() if b is not None}
-            finally:
-                stop.set()
+                self._main(reads)
+            except duckdb.Error as exc:
+                failure = exc
+            for log in scanned.result():
+                logs[log.index] = log
         if failure is not None:
             raise ReviewInputError(f"DuckDB could not read the logs: {_first_line(failure)}")
         out = [logs[i] for i in range(len(self.files))]
@@ -385,10 +385,6 @@ class _Reviewer:
                 f"SELECT s_f, sum(n) FROM shadow_main WHERE g = {self.masks['status']} GROUP BY s_f"
             )
         }
-
-    def _blank_lines_exist(self, logs: dict[int, PreparedLog]) -> bool:
-        rows = self._rows_per_file() if self.source else {}
-        return any(rows.get(i, 0) != log.lines for i, log in logs.items())
 
     def _main(self, reads: list[tuple[int, str]]) -> None:
         if not reads:
@@ -424,7 +420,7 @@ class _Reviewer:
             n = int(rows.get(log.index, 0))
             if n == log.lines:
                 continue
-            blanks = self.found_blanks.get(log.index) or blank_lines(log) or []
+            blanks = self._blank_lines(log, n)
             if n != log.lines - len(blanks):  # pragma: no cover - a guard, not a code path
                 raise ReviewInputError(
                     f"DuckDB read {n:,} rows of {log.path} where the pre-scan counted "
@@ -455,6 +451,43 @@ class _Reviewer:
         else:
             self.con.execute("ALTER TABLE shadow_main RENAME TO shadow_agg")
         self._store_summaries(summaries)
+
+    def _blank_lines(self, log: PreparedLog, rows: int) -> list[int]:
+        """The blank lines of a log DuckDB read ``rows`` rows of (fewer than its lines).
+
+        The rows of the anchor lines (``prescan.anchor_points``) give the number of blank
+        lines before each; only the stretches between anchors where it grows are searched.
+        The whole file is, when the anchors do not account for every blank line.
+        """
+        noted = dict(log.marks)
+        calls = {call: offset for f, offset, call in self._anchors if f == log.index}
+        points = []
+        for call, n, first in self.q(
+            f"SELECT x_call, n, first FROM shadow_main WHERE g = {self.masks['anchors']} "
+            "AND x_f = $1",
+            [log.index],
+        ):
+            offset = calls.get(call)
+            if n == 1 and offset in noted:
+                line = noted[offset]
+                points.append((offset, line, line - sql.unpack_first(int(first))[1]))
+        regions = []
+        begin, first_line, before, exact = 0, 1, 0, True
+        for offset, line, blanks_before in sorted(points):
+            if blanks_before < before:
+                exact = False
+                break
+            if blanks_before > before:
+                regions.append((first_line, begin, offset, blanks_before - before))
+            begin, first_line, before = offset, line, blanks_before
+        total = log.lines - rows
+        if exact and total > before:
+            regions.append((first_line, begin, 1 << 62, total - before))
+        if exact and total >= before:
+            found = blank_lines(log, [r[:3] for r in regions])
+            if len(found) == total:
+                return found
+        return blank_lines(log)
 
     def _lane(self, rows: list[tuple[int, int, bytes | None]]) -> str | None:
         """Classify the rows ``read_json`` could not (or not surely) read, from their text.
@@ -496,17 +529,20 @@ class _Reviewer:
             )
         return " UNION ALL ".join(parts)
 
-    def _table(self, name: str, rows: Sequence[tuple[int, int, str]]) -> str:
+    def _table(
+        self,
+        name: str,
+        rows: Sequence[tuple[int, int, str]],
+        columns: str = "f INTEGER, line_no BIGINT, line VARCHAR",
+    ) -> str:
         """Put ``(f, line_no, line)`` rows in a temporary table; return its SQL relation."""
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} (f INTEGER, line_no BIGINT, line VARCHAR)"
-        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns})")
         if rows:
             self.con.execute(
                 f"INSERT INTO {name} SELECT unnest($1), unnest($2), unnest($3)",
                 [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
             )
-        return f"SELECT f, line_no, line FROM {name}"
+        return f"SELECT * FROM {name}"
 
     def _store_summaries(self, rows: Sequence[tuple[int, int, bytes | None]]) -> None:
         """The run summaries' lines, for :meth:`_runs` and :meth:`_ops`."""

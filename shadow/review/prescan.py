@@ -31,7 +31,6 @@ import mmap
 import os
 import re
 import shutil
-import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -81,7 +80,7 @@ class PreparedLog:
     checkpoints: tuple[tuple[int, int], ...]
     markers: tuple[tuple[str, int], ...] = ()  # lines rewritten as skip markers, by reason
     reader: Reader = "lines"
-    blanks: tuple[int, ...] | None = None  # blank line numbers, when the scan noted them
+    marks: tuple[tuple[int, int], ...] = ()  # (byte offset, line number) of noted line starts
 
     @property
     def copied(self) -> bool:
@@ -305,10 +304,13 @@ class Prescanner:
         self.marker = marker_prefix(nonce)
         self.reader: Reader = reader
 
-    def prepare(self, path: Path, index: int) -> PreparedLog:
-        """Scan one log; raises ``OSError`` when it cannot be opened or read."""
+    def prepare(self, path: Path, index: int, marks: Sequence[int] = ()) -> PreparedLog:
+        """Scan one log; raises ``OSError`` when it cannot be opened or read.
+
+        ``marks``: line starts whose numbers to note, for a log read in place (``json``).
+        """
         if self.reader == "json":
-            indexed = _index_in_place(path, index)
+            indexed = _index_in_place(path, index, marks)
             if indexed is not None:
                 return indexed
         copy_path = self.scratch / f"log{index}.jsonl"
@@ -350,7 +352,7 @@ class Prescanner:
         )
 
 
-def _index_in_place(path: Path, index: int) -> PreparedLog | None:
+def _index_in_place(path: Path, index: int, marks: Sequence[int] = ()) -> PreparedLog | None:
     """The ``json`` reader's scan of a plain log that DuckDB reads in place: line count and
     block checkpoints, in one pass over blocks read into one buffer, at ``memchr`` speed
     (lines are counted as the bytes a deletion of newlines removes: ``bytes.count`` is a
@@ -362,11 +364,18 @@ def _index_in_place(path: Path, index: int) -> PreparedLog | None:
     limit = MAX_LINE_BYTES
     size = _block_bytes()
     buf = bytearray(size)
-    line_no = offset = 0
+    line_no = offset = read = 0
     carry = b""
     checkpoints: list[tuple[int, int]] = []
+    pending = sorted(marks, reverse=True)
+    noted: list[tuple[int, int]] = []
     with path.open("rb", buffering=0) as fh:
         while n := fh.readinto(buf):
+            while pending and pending[-1] < read + n:  # a line start in this block
+                mark = pending.pop()
+                if mark >= read:
+                    noted.append((mark, line_no + 1 + buf.count(b"\n", 0, mark - read)))
+            read += n
             if line_no == 0 and not carry and buf.startswith(GZIP_MAGIC):
                 return None
             data = buf if n == size else buf[:n]
@@ -398,6 +407,7 @@ def _index_in_place(path: Path, index: int) -> PreparedLog | None:
         problem=None,
         checkpoints=tuple(checkpoints),
         reader="json",
+        marks=tuple(noted),
     )
 
 
@@ -460,56 +470,102 @@ def fetch_lines(log: PreparedLog, wanted: Iterable[int]) -> dict[int, bytes]:
     return found
 
 
-def blank_lines(log: PreparedLog, stop: threading.Event | None = None) -> list[int] | None:
+def blank_lines(
+    log: PreparedLog, regions: Sequence[tuple[int, int, int]] | None = None
+) -> list[int]:
     """Line numbers of the blank lines (empty or ``bytes.strip()`` whitespace only), sorted.
 
     DuckDB's ``read_json`` gives no row for these lines, so they are what maps its row
-    ordinals back to line numbers.  One regular-expression pass over the file, mapped in
-    memory a window of whole lines at a time (no copy, only a window resident); None when
-    ``stop`` is set before the end (the caller found it was not needed).
+    ordinals back to line numbers.  A regular-expression pass over the file, or over the
+    ``regions`` given as ``(number of its first line, begin, end)`` byte ranges of whole
+    lines, mapped in memory a window at a time (no copy, only a window resident).
     """
     out: list[int] = []
     if log.read_path is None or not log.checkpoints:
         return out
     with log.read_path.open("rb") as fh:
         size = fh.seek(0, os.SEEK_END)
-        for first_line, begin, end in _windows(log, size, WINDOW_BYTES):
-            if stop is not None and stop.is_set():
-                return None
-            base = begin - begin % mmap.ALLOCATIONGRANULARITY
-            with mmap.mmap(fh.fileno(), end - base, offset=base, access=mmap.ACCESS_READ) as mm:
-                lo, hi = begin - base, end - base
-                head_end = mm.find(b"\n", lo, hi)
-                if not mm[lo : hi if head_end == -1 else head_end].strip():
-                    out.append(first_line)  # the window's first line
-                at, counted = first_line, lo  # the line starting at byte `counted`
-                for match in _BLANK_AFTER.finditer(mm, lo, hi):
-                    pos = match.start()
-                    at += mm[counted : pos + 1].count(b"\n")
-                    counted = pos + 1
-                    out.append(at)
-        if not log.complete and size:  # the last line, without a newline
-            fh.seek(log.checkpoints[-1][1])
-            tail = fh.read()
-            if not tail[tail.rfind(b"\n") + 1 :].strip():
-                out.append(log.lines)
+        for first_line, begin, end in regions if regions is not None else [(1, 0, size)]:
+            for line, lo, hi in _windows(log, first_line, begin, min(end, size)):
+                out.extend(_blank_in(fh, line, lo, hi))
+            if end >= size and not log.complete and size:  # the last line, without a newline
+                fh.seek(log.checkpoints[-1][1])
+                tail = fh.read()
+                if not tail[tail.rfind(b"\n") + 1 :].strip():
+                    out.append(log.lines)
     return sorted(set(out))
 
 
-def _windows(log: PreparedLog, size: int, target: int) -> Iterator[tuple[int, int, int]]:
-    """``(first line, begin, end)`` byte ranges of whole lines, about ``target`` bytes each,
-    cut at checkpoints (line starts); the last one ends with the file."""
-    points = list(log.checkpoints)
+def _blank_in(fh: IO[bytes], first_line: int, begin: int, end: int) -> list[int]:
+    """Blank lines among the whole lines in bytes ``begin:end`` (line ``first_line`` first)."""
+    out = []
+    base = begin - begin % mmap.ALLOCATIONGRANULARITY
+    with mmap.mmap(fh.fileno(), end - base, offset=base, access=mmap.ACCESS_READ) as mm:
+        lo, hi = begin - base, end - base
+        head_end = mm.find(b"\n", lo, hi)
+        if not mm[lo : hi if head_end == -1 else head_end].strip():
+            out.append(first_line)
+        at, counted = first_line, lo  # the line starting at byte `counted`
+        for match in _BLANK_AFTER.finditer(mm, lo, hi):
+            pos = match.start()
+            at += mm[counted : pos + 1].count(b"\n")
+            counted = pos + 1
+            out.append(at)
+    return out
+
+
+def _windows(
+    log: PreparedLog, first_line: int, begin: int, end: int
+) -> Iterator[tuple[int, int, int]]:
+    """``(first line, begin, end)`` ranges of about :data:`WINDOW_BYTES` that split the
+    range ``begin:end`` at checkpoints (line starts)."""
+    points = [(first_line, begin)]
+    points += [(line, offset) for line, offset in log.checkpoints if begin < offset < end]
     k = 0
     while k < len(points):
-        first_line, begin = points[k]
+        line, lo = points[k]
         j = k + 1
-        while j < len(points) and points[j][1] - begin < target:
+        while j < len(points) and points[j][1] - lo < WINDOW_BYTES:
             j += 1
-        end = points[j][1] if j < len(points) else size
-        if end > begin:
-            yield first_line, begin, end
+        hi = points[j][1] if j < len(points) else end
+        if hi > lo:
+            yield line, lo, hi
         k = j
+
+
+ANCHOR_BYTES: Final = 16 * 1024 * 1024
+
+
+def anchor_points(path: Path, every: int = ANCHOR_BYTES) -> tuple[tuple[int, str], ...]:
+    """Divergence lines about every ``every`` bytes of a plain log: ``(offset, call id)``.
+
+    Read before the main pass (a small read at each point).  DuckDB reports the row ordinal
+    of each; with the line number the pre-scan notes at the same offset, that says how many
+    blank lines come before it, so a search for blank lines reads only the stretches of the
+    file where that number grows.
+    """
+    out: list[tuple[int, str]] = []
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            for at in range(every, size, every):
+                fh.seek(at - 1)
+                chunk = fh.read(64 * 1024)
+                head = chunk.find(b"\n")
+                tail = chunk.find(b"\n", head + 1) if head != -1 else -1
+                if tail == -1:
+                    continue
+                event = _event(chunk[head + 1 : tail])
+                call = event.get("call_id") if event is not None else None
+                if (
+                    event is not None
+                    and event.get("event") == "divergence"
+                    and isinstance(call, str)
+                ):
+                    out.append((at + head, call))
+    except OSError:
+        return ()
+    return tuple(out)
 
 
 def rows_to_lines(rows: Iterable[int], blanks: Sequence[int]) -> dict[int, int]:

@@ -338,6 +338,7 @@ SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
     ("durations", ("d_op", "d_pb", "d_sb"), ()),
     ("lines", ("l_kind", "l_f", "l_ln", "l_line"), ()),
     ("blob", ("r_sig", "r_f", "r_ref"), ("first",)),
+    ("anchors", ("x_f", "x_call"), ("first",)),
 )
 SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
@@ -380,6 +381,7 @@ _KEY_TYPES: Final[dict[str, str]] = {
     "l_ln": "BIGINT",
     "r_f": "INTEGER",
     "s_f": "INTEGER",
+    "x_f": "INTEGER",
 }
 
 
@@ -413,7 +415,7 @@ def message_key_sql(primary: str, shadow: str) -> str:
 def aggregate_sql(
     table: str,
     classified: str,
-    sets: Sequence[str] = SET_NAMES,
+    sets: Sequence[str] = tuple(n for n in SET_NAMES if n != "anchors"),
     *,
     raw_messages: bool = True,
 ) -> str:
@@ -503,6 +505,11 @@ def aggregate_sql(
             SELECT v_signature AS r_sig, f AS r_f, v_input_ref AS r_ref,
                    (f::BIGINT << {FILE_SHIFT}) + line_no AS first
             FROM d WHERE v_input_size IS NULL AND v_input_ref IS NOT NULL""",
+        # The row ordinals of the lines the caller noted (table shadow_anchors: f, call_id).
+        "anchors": f"""
+            SELECT d.f AS x_f, d.v_call_id AS x_call,
+                   (d.f::BIGINT << {FILE_SHIFT}) + d.line_no AS first
+            FROM d SEMI JOIN shadow_anchors a ON d.f = a.f AND d.v_call_id = a.call_id""",
     }
     selects = [
         _set_select(g, keys, aggs, bodies[name])
