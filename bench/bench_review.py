@@ -1,13 +1,18 @@
 """`shadow review` on a 1,000,000-event log against a bare DuckDB GROUP BY, in one run.
 
-Prints, for the same file: the wall time of the real command (`shadow review LOG --out DIR
---quiet`, reports included, in a child process: interpreter start and imports count),
-the wall time of a bare DuckDB `read_json(...)` + `GROUP BY signature` (also in a child
-process, so both pay the same start-up), their ratio, and the review's peak RSS measured
-in its child with `resource.getrusage` (and /proc VmHWM).  Targets: ratio <= 2.0,
-peak RSS <= 500 MB.  The machine is shared: run it twice and read the ratio, not the times.
+Prints, for the same file, the wall and CPU time (user + system, all threads) of:
 
-    .venv/bin/python bench/bench_review.py [--events N] [--keep DIR]
+* a bare DuckDB ``read_json(...)`` + ``GROUP BY signature`` (the baseline);
+* the review engine alone (``review_logs``: pre-scan, DuckDB pass, lane, building the
+  review: no report written);
+* the real command (``shadow review LOG --out DIR --quiet``, reports included);
+
+each in a child process (interpreter start and imports count), best of two, their ratios to
+the baseline, and the peak RSS of each review child (``getrusage``).  Targets: ratio <= 2.0,
+peak RSS <= 500 MB.  The machine is shared: the CPU ratio is the steadier figure when other
+jobs run; read the ratios, not the seconds.
+
+    .venv/bin/python bench/bench_review.py [--events N] [--keep DIR] [--repeat K]
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,18 +33,30 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_review_support import write_log  # noqa: E402
 
-REVIEW_CHILD = """
-import re, resource, sys
+RSS = """
+import resource, sys
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+CLI_CHILD = (
+    """
+import sys
 from shadow.cli import main
 code = main(sys.argv[1:])
-kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1])
-except (OSError, TypeError):
-    hwm = kb
-print(kb, hwm, file=sys.stderr)
-sys.exit(code)
 """
+    + RSS
+    + "sys.exit(code)\n"
+)
+
+ENGINE_CHILD = (
+    """
+import sys
+from shadow.review.groups import review_logs
+review = review_logs([sys.argv[1]])
+print(review.divergences, len(review.groups))
+"""
+    + RSS
+)
 
 BARE_CHILD = """
 import sys, duckdb
@@ -49,17 +68,36 @@ print(len(rows))
 """
 
 
-def _timed(argv: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    proc: subprocess.CompletedProcess[str]
+
+
+def _timed(argv: list[str]) -> Run:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - t0, proc
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = proc.stderr.strip().splitlines()
+    rss = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else 0.0
+    return Run(wall, cpu, rss, proc)
+
+
+def _best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.wall)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="write the log here and keep it")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each (best is kept)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-review-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -68,37 +106,51 @@ def main() -> int:
         write_log(log, args.events, garbage_every=25_000)
     size_mb = log.stat().st_size / 1e6
     print(f"log: {args.events:,} events, {size_mb:.0f} MB, 20 signatures, junk every 25,000 lines")
-    print(f"cores: {os.cpu_count()} (shared machine: others' jobs add noise)")
+    print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (shared machine)")
 
-    bare_s, bare = _timed([sys.executable, "-c", BARE_CHILD, str(log)])
-    if bare.returncode != 0:
-        print(bare.stderr)
-        return 2
     out = work / "reports"
-    review_s, proc = _timed(
-        [sys.executable, "-c", REVIEW_CHILD, "review", str(log), "--out", str(out), "--quiet"]
-    )
-    if proc.returncode not in (0, 1):
-        print(proc.stdout, proc.stderr)
-        return 2
-    maxrss_kb, hwm_kb = (int(x) for x in proc.stderr.strip().splitlines()[-1].split())
+    py = sys.executable
+    bare: list[Run] = []
+    engine: list[Run] = []
+    cli: list[Run] = []
+    for _ in range(max(1, args.repeat)):  # interleaved, so a burst of load hits all three
+        bare.append(_timed([py, "-c", BARE_CHILD, str(log)]))
+        engine.append(_timed([py, "-c", ENGINE_CHILD, str(log)]))
+        cli.append(_timed([py, "-c", CLI_CHILD, "review", str(log), "--out", str(out), "--quiet"]))
+        for name, run, ok in (
+            ("bare query", bare[-1], (0,)),
+            ("review engine", engine[-1], (0,)),
+            ("shadow review", cli[-1], (0, 1)),
+        ):
+            if run.proc.returncode not in ok:
+                print(f"{name} failed:\n{run.proc.stdout}\n{run.proc.stderr}")
+                return 2
+    b, e, c = _best(bare), _best(engine), _best(cli)
     doc = json.loads((out / "review.json").read_text())
-    bare2_s, _ = _timed([sys.executable, "-c", BARE_CHILD, str(log)])
-    bare_best = min(bare_s, bare2_s)
     print()
-    print("| measure | value |")
-    print("| --- | ---: |")
-    print(f"| bare DuckDB read_json + GROUP BY signature (child, best of 2) | {bare_best:.2f} s |")
-    print(f"| `shadow review` (child, reports included) | {review_s:.2f} s |")
-    print(f"| ratio review / bare (target <= 2.0) | {review_s / bare_best:.2f} |")
+    print("| measure | wall | CPU (user+sys) | ratio (wall) | ratio (CPU) | peak RSS |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     print(
-        f"| review peak RSS, getrusage ru_maxrss (target <= 500 MB) | {maxrss_kb / 1024:.0f} MB |"
+        f"| bare DuckDB read_json + GROUP BY signature | {b.wall:.2f} s | {b.cpu:.2f} s | 1 | 1 | |"
     )
-    print(f"| review peak RSS, /proc VmHWM | {hwm_kb / 1024:.0f} MB |")
+    for name, run in (
+        ("review engine (`review_logs`, no reports)", e),
+        ("`shadow review` (reports included)", c),
+    ):
+        print(
+            f"| {name} | {run.wall:.2f} s | {run.cpu:.2f} s | {run.wall / b.wall:.2f} "
+            f"| {run.cpu / b.cpu:.2f} | {run.rss_mb:.0f} MB |"
+        )
     print(
-        f"| groups / divergence events | {len(doc['groups'])} / {doc['totals']['divergences']:,} |"
+        f"| reports (command minus engine) | {c.wall - e.wall:.2f} s | {c.cpu - e.cpu:.2f} s "
+        "| | | |"
     )
-    print(f"| skipped lines | {doc['read']['skipped_total']:,} |")
+    print()
+    print(f"targets: ratio <= 2.0, peak RSS <= 500 MB; best of {len(bare)} runs each")
+    print(
+        f"groups / divergence events: {len(doc['groups'])} / {doc['totals']['divergences']:,}; "
+        f"skipped lines: {doc['read']['skipped_total']:,}"
+    )
     return 0
 
 

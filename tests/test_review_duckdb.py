@@ -222,3 +222,248 @@ def test_signature_order_is_stable(tmp_path: Path) -> None:
     write_log(path, 500)
     review = review_logs([path])
     assert {g.signature for g in review.groups} == {signature_of(i) for i in range(20)}
+
+
+# ---------------------------------------------------------------- the read_json fast path
+#
+# DuckDB's read_json numbers rows, not lines: it gives no row for a blank line.  These
+# tests put blank lines (every whitespace the reference strips), torn lines, lines over the
+# limit and block boundaries where the mapping back to line numbers could go wrong, and
+# require the reference's line numbers and counts.
+
+BLANKS = (b"", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b" \r\t ")
+
+
+def _blank_log(path: Path) -> None:
+    lines: list[bytes] = [b"   "]  # a blank first line
+    for k in range(400):
+        lines.append(_line(k % 7, f"c{k}", input={"args": [k % 5] * (1 + k % 4)}))
+        if k % 37 == 0:
+            lines.extend(BLANKS[(k // 37) % len(BLANKS) :][:2])  # one or two in a row
+        if k % 53 == 0:
+            lines.append(_line(1, f"lost{k}")[:60] + _line(k % 7, f"torn{k}"))
+        if k == 200:
+            lines.append(b"\xff not text")
+    lines.append(_line(3, "small", input={"args": []}))  # the smallest input, late
+    path.write_bytes(b"\n".join(lines) + b"\n \t")  # ends with an unterminated blank line
+
+
+def test_blank_lines_map_rows_back_to_line_numbers(tmp_path: Path, small_limit: None) -> None:
+    path = tmp_path / "blanks.jsonl"
+    _blank_log(path)
+    duck, ref = review_logs([path]), review_logs_python([path])
+    assert _core(duck) == _core(ref)
+    skipped = dict(duck.read.skipped)
+    lines = path.read_bytes().split(b"\n")
+    assert skipped["blank"] == sum(1 for line in lines if not line.strip()) > 20
+    assert skipped["torn"] == 8
+    for g in duck.groups:  # the reported line holds the reported call
+        r = g.reproducer
+        assert r is not None and f'"call_id":"{r.call_id}"'.encode() in lines[r.line_no - 1]
+
+
+def test_the_index_pass_counts_as_the_line_scan_and_finds_every_blank(
+    tmp_path: Path, small_limit: None
+) -> None:
+    path = tmp_path / "blanks.jsonl"
+    _blank_log(path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    fast = prescan.Prescanner(scratch, "n", "json").prepare(path, 0)
+    general = prescan.Prescanner(scratch, "n", "lines").prepare(path, 0)
+    physical = path.read_bytes().split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    assert not fast.copied and (fast.lines, fast.complete) == (len(physical), False)
+    assert general.lines == fast.lines
+    expected = [i for i, line in enumerate(physical, 1) if not line.strip()]
+    assert prescan.blank_lines(fast) == expected
+    wanted = [1, 2, 57, len(physical) // 2, len(physical)]
+    assert prescan.fetch_lines(fast, wanted) == {n: physical[n - 1] for n in wanted}
+    rows = [k for k in range(1, len(physical) - len(expected) + 1)]
+    mapped = prescan.rows_to_lines(rows, expected)
+    assert [mapped[k] for k in rows] == [
+        i for i in range(1, len(physical) + 1) if i not in expected
+    ]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_blank_lines_and_fetched_lines_on_random_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Random lines (blank ones of every kind, binary, CR, long ones), small blocks and
+    windows: the index pass, ``blank_lines`` and ``fetch_lines`` agree with splitting."""
+    import random
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(prescan, "MAX_LINE_BYTES", 700)
+    monkeypatch.setattr(prescan, "WINDOW_BYTES", 1500)
+    pieces = [b"", b" ", b"\t\r", b"\x0b\x0c ", b"{}", b"\xff\xfe", b"a\rb", b"x" * 300]
+    lines = [rng.choice(pieces) + rng.choice(pieces) for _ in range(rng.randrange(50, 400))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n", b"  ", b"tail"])
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(data)
+    log = prescan.Prescanner(tmp_path, "n", "json").prepare(path, 0)
+    physical = data.split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    assert log.lines == len(physical) and not log.copied
+    assert log.complete == data.endswith(b"\n")
+    assert prescan.blank_lines(log) == [i for i, x in enumerate(physical, 1) if not x.strip()]
+    wanted = rng.sample(range(1, len(physical) + 1), min(25, len(physical)))
+    assert prescan.fetch_lines(log, wanted) == {n: physical[n - 1] for n in wanted}
+
+
+def test_a_line_over_the_limit_mid_file_is_read_from_a_copy(
+    tmp_path: Path, small_limit: None
+) -> None:
+    path = tmp_path / "big.jsonl"
+    write_log(path, 600)
+    data = path.read_bytes().split(b"\n")
+    data.insert(300, _line(2, "huge", input={"args": ["x" * 6000]}).rstrip(b"\n"))  # > 4096
+    path.write_bytes(b"\n".join(data))
+    duck, ref = review_logs([path]), review_logs_python([path])
+    assert _core(duck) == _core(ref)
+    assert dict(duck.read.skipped)["oversized"] == 1
+
+
+def _timeline_log(path: Path, stamps: list[str]) -> None:
+    path.write_bytes(b"".join(_line(k % 4, f"t{k}", ts=ts) + b"\n" for k, ts in enumerate(stamps)))
+
+
+def _stamp(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(1_735_689_600 + seconds, tz=UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.000000Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("offsets", "second_pass"),
+    [
+        ([k * 7 for k in range(300)], False),  # 35 minutes: counted per second at once
+        ([k * 900 for k in range(300)], False),  # three days: per minute is enough
+        # First and last lines days apart, all else within minutes: the main pass guessed
+        # a long log, the width is finer than a minute, a second pass counts per second.
+        ([0, *range(40, 340), 5 * 86400], True),
+    ],
+    ids=["short", "long", "guessed-long"],
+)
+def test_timeline_widths_equal_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offsets: list[int], second_pass: bool
+) -> None:
+    from shadow.review import sql
+
+    path = tmp_path / "t.jsonl"
+    _timeline_log(path, [_stamp(s) for s in offsets])
+    passes: list[tuple[str, ...]] = []
+    real = sql.aggregate_sql
+
+    def spy(table: str, classified: str, sets: Any = sql.SET_NAMES, **kw: Any) -> str:
+        passes.append(tuple(sets))
+        return real(table, classified, sets, **kw)
+
+    monkeypatch.setattr(sql, "aggregate_sql", spy)
+    duck, ref = review_logs([path]), review_logs_python([path])
+    assert duck.timeline == ref.timeline
+    assert (("timeline",) in passes) == second_pass
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["raw-summaries", "masked-per-line"])
+def test_messages_do_not_depend_on_how_the_main_pass_keys_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: bool
+) -> None:
+    from shadow.review import duck as engine
+
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(
+        b"".join(
+            _line(
+                1,
+                f"c{k}",
+                primary={"name": "py", "version": "1", "summary": f"bad top_k {k % 13}"},
+                shadow={"name": "rs", "version": "1", "summary": "Ok" if k % 3 else "Err 7"},
+            )
+            + b"\n"
+            for k in range(90)
+        )
+    )
+    monkeypatch.setattr(engine, "_repeats_messages", lambda samples: raw)
+    (g,) = review_logs([path]).groups
+    assert g.distinct_messages == 2
+    assert [(m.primary, m.shadow, m.count) for m in g.messages] == [
+        ("bad top_k 1", "Ok", 60),
+        ("bad top_k 0", "Err 7", 30),
+    ]
+
+
+def test_values_that_read_like_json_literals_are_checked_from_their_text(
+    tmp_path: Path,
+) -> None:
+    """read_json renders a non-string as its JSON text: ``12345`` and ``"12345"`` look the
+    same, so such rows are classified again from the line (the required fields must be
+    strings; a severity or source that is not one is missing)."""
+    path = tmp_path / "lit.jsonl"
+    rows = [
+        _line(0, "s1", signature="12345"),  # a string that reads like a number: kept
+        _line(0, "n1", signature=12345),  # a number: missing_fields
+        _line(0, "b1", call_id=True),
+        _line(0, "o1", kind={"a": 1}),
+        _line(0, "m1", op="-1.5e3"),  # kept
+        _line(1, "v1", severity=5),  # kept, severity missing or not a string
+        _line(1, "v2", severity="5"),  # kept, unknown severity
+        _line(1, "v3", source=False),  # kept, source defaults to runtime
+        _line(1, "v4", source="nightly"),  # kept, as is
+    ]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    duck, ref = review_logs([path]), review_logs_python([path])
+    assert _core(duck) == _core(ref)
+    assert dict(duck.read.skipped) == {"missing_fields": 3}
+    problems = {(f, p): n for f, p, n in duck.read.field_problems}
+    assert problems[("severity", "missing or not a string")] == 1
+    assert problems[("severity", "unknown value (ranks below info)")] == 1
+    sources = {src for g in duck.groups for src, _ in g.sources}
+    assert {"runtime", "nightly"} <= sources and "false" not in sources
+
+
+def test_review_resync_is_the_writers_rule() -> None:
+    """Whatever the line, review keeps what ``shadow.log.parse_line`` keeps (counted as
+    ``torn``), and gives up where it gives up."""
+    import random
+
+    from shadow import log
+    from shadow.review.resync import RESYNC_MARKER, TORN, parse_line
+
+    assert RESYNC_MARKER == log.RESYNC_MARK
+    inner = orjson.loads(_line(1, "inner"))
+    nested = _line(0, "a", input={"args": [inner, inner]})
+    whole = _line(2, "b")
+    rng = random.Random(5)
+    lines = [nested[:cut] + whole for cut in range(1, len(nested) - 1, 7)]
+    lines += [
+        b"\x00" * 300 + whole,
+        b"\x0b" + whole,
+        whole[:40] + nested[:90] + whole + b" \r\t",
+        whole[:40] + whole + b"x",  # no whole line: it does not end with "}"
+        nested[:50] + b"}",
+        RESYNC_MARKER * 50_000 + b"}",  # bounded work, no event
+    ]
+    lines += [
+        bytes(rng.choice([whole, nested, b"}", b'"', b"\\"])[: rng.randrange(1, 200)])
+        + rng.choice([whole, nested])
+        for _ in range(200)
+    ]
+    for line in lines:
+        try:
+            value, torn = log.parse_line(line)
+        except orjson.JSONDecodeError:
+            value, torn = None, -1
+        parsed = parse_line(line)
+        if torn > 0:
+            assert parsed.skipped == (TORN,) and parsed.value == value
+            assert parsed.text == line[torn:]
+        elif torn == 0:
+            assert parsed.skipped == () and parsed.value == value
+        else:
+            assert parsed.value is None and TORN not in parsed.skipped

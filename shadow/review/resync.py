@@ -1,15 +1,14 @@
-"""Parsing one physical log line, and the torn-line resync rule shared by every reader.
+"""Parsing one physical log line for review, with the torn-line resync rule of the writer.
 
 Why a module of its own: the rule (TEAM convention, ``docs/events.md``) must be the same in
-the pure-Python reader, in the pre-scan that rewrites undecodable lines for DuckDB, and in
-the DuckDB lane for lines the SQL side could not parse.  A writer killed mid-line leaves a
-partial event with no newline; the next writer's complete line is appended to it, so the
-physical line does not parse.  The rule: look for later occurrences of the bytes
-``{"schema":"shadow.``; the first suffix that parses is kept as the line's content, and the
-prefix is counted as one ``torn`` skipped line.
-
-:func:`resync` is deliberately small and standalone so that it can be swapped for the
-writer's own implementation (``shadow.log``) once that lands.
+the pure-Python reference reader, in the pre-scan, and in the DuckDB engine's lane for lines
+its SQL could not read.  A writer killed mid-line leaves a partial event with no newline; the
+next writer's complete line is appended to it, so the physical line does not parse.  The
+rule is the writer's :func:`shadow.log.parse_line` (later occurrences of
+``{"schema":"shadow.``, the first suffix that parses is kept, with a bounded amount of work
+for a line stuffed with marks), restated in :func:`resync`; this module adds what a review
+needs on top: the skip reason of a line that holds no event (blank, binary, cut short, not
+JSON) and numbers beyond a double's range, which the reference reads as events.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-#: Every event line starts with these bytes (the writer renders ``schema`` first).
+#: Every event line starts with these bytes (the writer renders ``schema`` first); the same
+#: as ``shadow.log.RESYNC_MARK`` (a test checks).
 RESYNC_MARKER: Final = b'{"schema":"shadow.'
 
 # Skip reasons decided while parsing a line (stable strings: they appear in review.json).
@@ -55,15 +55,27 @@ def loads(raw: bytes) -> Any:
 
 
 def resync(line: bytes) -> tuple[int, Any] | None:
-    """The first later suffix of an unparsable line that parses: ``(offset, value)``.
+    """The suffix of an unparsable line that the writer's rule keeps: ``(offset, value)``.
 
-    Only occurrences after the first byte count (the whole line already failed to parse).
+    The rule of :func:`shadow.log.parse_line`, step for step (a test holds them equal; the
+    writer's module is not imported here because it brings its logging library, a tenth of
+    a second, into every review of a log with one bad line): a whole line ends with ``}``;
+    each later occurrence of the mark is tried from the left, the first suffix that parses
+    is kept; trying stops after a few passes' worth of bytes (a line stuffed with marks).
     """
+    end = len(line)
+    while end and line[end - 1] in b" \t\r\n":
+        end -= 1
+    if not end or line[end - 1] != 0x7D:  # "}"
+        return None
+    view = memoryview(line)
+    budget = max(8 * len(line), 1 << 20)
     start = line.find(RESYNC_MARKER, 1)
-    while start != -1:
+    while start != -1 and budget > 0:
+        budget -= len(line) - start
         try:
-            return start, loads(line[start:])
-        except ValueError:
+            return start, orjson.loads(view[start:])
+        except orjson.JSONDecodeError:
             start = line.find(RESYNC_MARKER, start + 1)
     return None
 
@@ -108,8 +120,8 @@ def parse_line(raw: bytes, complete: bool = True) -> ParsedLine:
     line = raw.strip()
     if not line:
         return ParsedLine(None, None, (BLANK,))
-    found = resync(line)
+    found = resync(raw)
     if found is not None:
         offset, value = found
-        return ParsedLine(value, line[offset:], (TORN,))
+        return ParsedLine(value, raw[offset:], (TORN,))
     return ParsedLine(None, None, (failure_reason(line, complete),))

@@ -39,7 +39,11 @@ CREATE OR REPLACE TEMP MACRO shadow_us(v) AS
 CREATE OR REPLACE TEMP MACRO shadow_int(v) AS
     CASE WHEN json_type(v) IN ('BIGINT', 'UBIGINT') THEN TRY_CAST(v AS HUGEINT) END;
 CREATE OR REPLACE TEMP MACRO shadow_maybe_literal(v) AS
-    ascii(v) BETWEEN 48 AND 57 OR ascii(v) IN (45, 116, 102, 110, 123, 91);
+    ascii(v) < 65 OR ascii(v) IN (73, 78, 91, 102, 110, 116, 123);
+CREATE OR REPLACE TEMP MACRO shadow_literal(v) AS
+    CASE WHEN ascii(v) BETWEEN 45 AND 57 THEN ltrim(v, '0123456789.eE+-') IN ('', 'Infinity')
+         WHEN ascii(v) IN (91, 123) THEN true
+         ELSE v IN ('true', 'false', 'NaN', 'Infinity') END;
 """
 
 
@@ -187,7 +191,7 @@ def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: 
     slot = {f.column: i + 1 for i, f in enumerate(chosen)}
     typed = ",\n               ".join(
         f"{_typed(f, slot[f.column])} AS v_{f.column}"
-        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind == "ts" else "")
+        + (f", x[{slot[f.column]}] AS v_{f.column}_text" if f.kind in ("ts", "num") else "")
         for f in chosen
     )
     marker_sql = "chr(0) || " + quote(marker[1:])
@@ -222,21 +226,131 @@ def classified_sql(source: str, marker: str, *, fields: Sequence[str], trusted: 
     """
 
 
-#: Grouping sets of the review aggregation: name -> key columns.  Each set's first column
-#: is its own, so ``GROUPING()`` of those first columns tells the sets apart.
-GROUPING_SETS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("status", ("st", "p_ts", "p_sev", "p_pd", "p_sd")),
-    (
-        "combo",
-        ("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
-    ),
-    ("message", ("b_sig", "b_key")),
-    ("timeline", ("c_sec", "c_op")),
-    ("durations", ("d_op", "d_pb", "d_sb")),
-    ("lines", ("l_kind", "l_f", "l_ln", "l_line")),
-    ("blob", ("r_sig", "r_f", "r_ref")),
+#: What ``read_json`` reads of each line for a review (every other key is skipped unparsed
+#: into values).  Strings are read as VARCHAR: a non-string value becomes its JSON text, as
+#: ``json_extract_string`` renders it; see :func:`json_classified_sql` for the fields whose
+#: type matters.  ``input`` is JSON text: its length is the size of the inline input.
+_SIDE: Final = "STRUCT(name VARCHAR, version VARCHAR, duration_s VARCHAR, summary VARCHAR)"
+JSON_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("schema", "VARCHAR"),
+    ("event", "VARCHAR"),
+    ("ts", "VARCHAR"),
+    ("signature", "VARCHAR"),
+    ("call_id", "VARCHAR"),
+    ("op", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("severity", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("primary", _SIDE),
+    ("shadow", _SIDE),
+    ("input", "JSON"),
+    ("input_ref", "VARCHAR"),
 )
-KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols in GROUPING_SETS for c in cols)
+
+
+def read_json_sql(files: Sequence[tuple[int, str]], max_line_bytes: int) -> str:
+    """The rows DuckDB reads from each log, as ``(f, line_no, <columns>)``.
+
+    ``line_no`` is the row's ordinal in its file: ``read_json`` gives no row for a blank
+    line, so it is the line number only in a file without blank lines (the caller maps it
+    back).  A line it cannot read (not JSON, not UTF-8, a torn line) is a row of NULLs.
+    ``records = true`` is explicit: auto-detection would switch to reading whole values as
+    soon as one line is not an object.
+    """
+    columns = "{" + ", ".join(f"{quote(name)}: {quote(kind)}" for name, kind in JSON_COLUMNS) + "}"
+    names = ", ".join(f'"{name}"' for name, _ in JSON_COLUMNS)
+    return " UNION ALL ".join(
+        f"""
+        SELECT {index}::INTEGER AS f, ordinality::BIGINT AS line_no, {names}
+        FROM read_json({quote(path)}, format = 'newline_delimited', records = true,
+                       ignore_errors = true, compression = 'none', columns = {columns},
+                       maximum_object_size = {max_line_bytes + 1024}) WITH ORDINALITY
+        """
+        for index, path in files
+    )
+
+
+def json_classified_sql(source: str) -> str:
+    """The rows of :func:`read_json_sql` with the ``status`` and ``v_*`` columns of
+    :func:`classified_sql`, without parsing a line a second time.
+
+    ``status`` is ``python`` for a row of NULLs (the line is not a JSON object with a
+    ``schema``: Python reads it again and decides), and ``verify`` for the rare divergence
+    whose VARCHAR values cannot say whether they were JSON strings: a required field, or an
+    unknown severity or source, that reads like a JSON literal (``12345``, ``true``, ``{...}``).
+    Those lines are classified again from their text by :func:`classified_sql`, so every rule
+    is the line-level engine's.  Every check here is a ``CASE`` that looks further only at
+    the rows a cheap first test selects: most rows cost a few byte comparisons.
+    """
+    known_schemas = ", ".join(quote(s) for s in sorted(KNOWN_SCHEMAS))
+    literal = [f"shadow_literal({name})" for name in _STRICT]
+    for name, values in _KNOWN_VALUES.items():
+        known = ", ".join(quote(v) for v in values)
+        literal.append(f"(NOT {name} IN ({known}) AND shadow_literal({name}))")
+    maybe = " OR ".join(f"shadow_maybe_literal({name})" for name in (*_STRICT, *_KNOWN_VALUES))
+    missing = " OR ".join(f"{n} IS NULL" for n in _STRICT)
+    side = []
+    for name in ("primary", "shadow"):
+        for part in ("name", "version", "summary"):
+            side.append(f'"{name}".{part} AS v_{name}_{part}')
+        side.append(f'TRY_CAST("{name}".duration_s AS DOUBLE) AS v_{name}_duration_s')
+        side.append(f'"{name}".duration_s AS v_{name}_duration_s_text')
+    sides = ",\n               ".join(side)
+    return f"""
+        SELECT f, line_no, NULL::VARCHAR AS line,
+               CASE
+                 WHEN schema IS NULL THEN 'python'
+                 WHEN schema IN ({known_schemas}) THEN
+                   CASE
+                     WHEN event IS DISTINCT FROM 'divergence' THEN 'event'
+                     WHEN ({maybe}) AND coalesce({" OR ".join(literal)}, false) THEN 'verify'
+                     WHEN {missing} THEN 'missing_fields'
+                     ELSE 'event'
+                   END
+                 WHEN starts_with(schema, 'shadow.event/') THEN 'unknown_schema'
+                 ELSE 'foreign'
+               END AS status,
+               schema AS v_schema, event AS v_event, signature AS v_signature,
+               call_id AS v_call_id, op AS v_op, kind AS v_kind, severity AS v_severity,
+               source AS v_source, shadow_ts(ts) AS v_ts, ts AS v_ts_text,
+               strlen(input) AS v_input_size, input_ref AS v_input_ref,
+               {sides}
+        FROM ({source})
+    """
+
+
+#: The sets of the review aggregation: name -> key columns, and the aggregates each needs
+#: (``n`` is always counted).  Each set is its own ``GROUP BY`` over one scan of the lines,
+#: restricted to the rows it is about, into one table of rows told apart by ``g``.
+SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
+    ("status", ("st", "s_f"), ()),
+    ("problems", ("p_ts", "p_sev", "p_pd", "p_sd"), ()),
+    (
+        "detail",
+        (
+            *("a_sig", "a_sev", "a_op", "a_kind", "a_src", "a_pn", "a_pv", "a_sn", "a_sv"),
+            *("b_psum", "b_ssum", "b_key"),
+        ),
+        ("ts_min", "ts_max", "best", "first"),
+    ),
+    ("timeline", ("c_sec", "c_op"), ()),
+    ("minutes", ("m_min", "m_op"), ("mask",)),
+    ("durations", ("d_op", "d_pb", "d_sb"), ()),
+    ("lines", ("l_kind", "l_f", "l_ln", "l_line"), ()),
+    ("blob", ("r_sig", "r_f", "r_ref"), ("first",)),
+    ("anchors", ("x_f", "x_call"), ("first",)),
+)
+SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
+KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
+#: Aggregate columns: how each is computed, and how two partial results merge.
+_AGGREGATES: Final[tuple[tuple[str, str, str, str], ...]] = (
+    ("n", "count(*)::BIGINT", "sum(n)::BIGINT", "BIGINT"),
+    ("ts_min", "min(ts_us)", "min(ts_min)", "BIGINT"),
+    ("ts_max", "max(ts_us)", "max(ts_max)", "BIGINT"),
+    ("best", "min(best)", "min(best)", "HUGEINT"),
+    ("first", "min(first)", "min(first)", "BIGINT"),
+    ("mask", "bit_or(mask)", "bit_or(mask)", "UBIGINT"),
+)
 #: ``best`` packs (input size, file, line) and ``first`` (file, line) into one integer each,
 #: so that a plain ``min`` picks the smallest input, ties going to the first line read.
 FILE_SHIFT: Final = 40
@@ -244,10 +358,8 @@ SIZE_SHIFT: Final = 64
 
 
 def set_masks() -> dict[str, int]:
-    """The ``GROUPING(first columns...)`` value of each grouping set."""
-    n = len(GROUPING_SETS)
-    full = (1 << n) - 1
-    return {name: full & ~(1 << (n - 1 - i)) for i, (name, _) in enumerate(GROUPING_SETS)}
+    """The ``g`` value of each set."""
+    return {name: i for i, name in enumerate(SET_NAMES)}
 
 
 def unpack_first(value: int) -> tuple[int, int]:
@@ -259,107 +371,179 @@ def unpack_best(value: int) -> tuple[int, int, int]:
     return value >> SIZE_SHIFT, f, ln
 
 
-def aggregate_sql(table: str, classified: str) -> str:
-    """One pass over the classified lines into a small table of grouping-set rows.
+_KEY_TYPES: Final[dict[str, str]] = {
+    "b_key": "UBIGINT",
+    "c_sec": "BIGINT",
+    "m_min": "BIGINT",
+    "d_pb": "INTEGER",
+    "d_sb": "INTEGER",
+    "l_f": "INTEGER",
+    "l_ln": "BIGINT",
+    "r_f": "INTEGER",
+    "s_f": "INTEGER",
+    "x_f": "INTEGER",
+}
 
-    Every aggregate is a native, mergeable ``count``/``min``/``max``, so the python lane's
-    rescued lines are aggregated the same way and merged by re-grouping.
+
+def _set_select(g: int, keys: tuple[str, ...], aggs: tuple[str, ...], rows: str) -> str:
+    """One set's ``GROUP BY`` over ``rows`` (which has the key columns), in the wide layout."""
+    columns = [
+        (col if col in keys else f"NULL::{_KEY_TYPES.get(col, 'VARCHAR')}") + f" AS {col}"
+        for col in KEY_COLUMNS
+    ]
+    values = [
+        (expr if col == "n" or col in aggs else f"NULL::{kind}") + f" AS {col}"
+        for col, expr, _, kind in _AGGREGATES
+    ]
+    return (
+        f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} "
+        f"FROM ({rows}) GROUP BY {', '.join(keys)}"
+    )
+
+
+def message_key_sql(primary: str, shadow: str) -> str:
+    """The key telling messages apart: both summaries with every run of digits masked.
+
+    One regular-expression call for both: digits never match the NUL between them.
     """
-    known_events = ", ".join(quote(e) for e in sorted(KNOWN_EVENTS))
+    return (
+        f"hash(regexp_replace(coalesce({primary}, '') || chr(0) || coalesce({shadow}, ''), "
+        "'[0-9]+', '#', 'g'))"
+    )
+
+
+def aggregate_sql(
+    table: str,
+    classified: str,
+    sets: Sequence[str] = tuple(n for n in SET_NAMES if n != "anchors"),
+    *,
+    raw_messages: bool = True,
+) -> str:
+    """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
+
+    Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
+    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).  Sets
+    about divergences read a CTE of the divergence rows only, and each set computes its own
+    keys, so a row costs what the sets it feeds need.
+
+    The ``detail`` set is one row per combination of group, severity, op, kind, source,
+    implementations and message, from which the caller derives both the groups and their
+    messages.  With ``raw_messages`` it keeps the two summaries as they are and leaves the
+    masking of digits to the caller, on the few distinct rows (cheap when a log repeats
+    its summaries); else it masks them on every line (:func:`message_key_sql`), which
+    bounds the set when every call's summary differs.
+    """
+    known_events = " ".join(
+        f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS)
+    )
+    known_sev = ", ".join(quote(v) for v in _KNOWN_VALUES["severity"])
     k = DURATION_BUCKETS_PER_E
-    firsts = ", ".join(cols[0] for _, cols in GROUPING_SETS)
-    sets = ", ".join("(" + ", ".join(cols) + ")" for _, cols in GROUPING_SETS)
-    div = "is_div"
     in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
+    problem_pd = (
+        "(v_primary_duration_s IS NULL AND v_primary_duration_s_text IS NOT NULL) "
+        "OR (v_primary_duration_s IS NOT NULL AND pd IS NULL)"
+    )
+    problem_sd = problem_pd.replace("primary", "shadow").replace("pd IS NULL", "sd IS NULL")
+    if raw_messages:
+        messages = "v_primary_summary AS b_psum, v_shadow_summary AS b_ssum, NULL::UBIGINT AS b_key"
+    else:
+        key = message_key_sql("v_primary_summary", "v_shadow_summary")
+        messages = f"NULL::VARCHAR AS b_psum, NULL::VARCHAR AS b_ssum, {key} AS b_key"
+    bodies = {
+        "status": f"""
+            SELECT f AS s_f, CASE WHEN status = 'event'
+                                  THEN CASE v_event {known_events} ELSE 'unknown_event' END
+                                  ELSE status END AS st
+            FROM b""",
+        "problems": f"""
+            SELECT CASE WHEN v_ts_text IS NULL THEN 'missing'
+                        WHEN ts_us IS NULL THEN 'unparsable'
+                        WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
+                   END AS p_ts,
+                   CASE WHEN v_severity IS NULL THEN 'missing or not a string'
+                        WHEN v_severity NOT IN ({known_sev}) THEN 'unknown value (ranks below info)'
+                   END AS p_sev,
+                   CASE WHEN v_primary_duration_s IS NULL THEN 'not a number'
+                        WHEN pd IS NULL THEN 'not a finite non-negative number' END AS p_pd_raw,
+                   CASE WHEN v_shadow_duration_s IS NULL THEN 'not a number'
+                        WHEN sd IS NULL THEN 'not a finite non-negative number' END AS p_sd_raw,
+                   CASE WHEN {problem_pd} THEN p_pd_raw END AS p_pd,
+                   CASE WHEN {problem_sd} THEN p_sd_raw END AS p_sd
+            FROM d
+            WHERE ts_us IS NULL OR NOT ({in_range}) OR v_severity IS NULL
+               OR v_severity NOT IN ({known_sev}) OR {problem_pd} OR {problem_sd}""",
+        "detail": f"""
+            SELECT v_signature AS a_sig, coalesce(v_severity, 'unknown') AS a_sev, v_op AS a_op,
+                   v_kind AS a_kind, coalesce(v_source, 'runtime') AS a_src,
+                   v_primary_name AS a_pn, v_primary_version AS a_pv,
+                   v_shadow_name AS a_sn, v_shadow_version AS a_sv, {messages}, ts_us,
+                   CASE WHEN v_input_size IS NOT NULL OR v_input_ref IS NULL THEN
+                       (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
+                       + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
+                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+            FROM d""",
+        "timeline": f"""
+            SELECT ts_us // 1000000 AS c_sec, v_op AS c_op FROM d WHERE {in_range}""",
+        "minutes": f"""
+            SELECT ts_us // 60000000 AS m_min, v_op AS m_op,
+                   1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER AS mask
+            FROM d WHERE {in_range}""",
+        "durations": f"""
+            SELECT v_op AS d_op,
+                   CASE WHEN pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
+                        WHEN pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
+                   CASE WHEN sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
+                        WHEN sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb
+            FROM d WHERE pd IS NOT NULL OR sd IS NOT NULL""",
+        "lines": """
+            SELECT status AS l_kind, f AS l_f, line_no AS l_ln, line AS l_line FROM b
+            WHERE status IN ('python', 'verify')
+            UNION ALL
+            SELECT 'run_summary', f, line_no, line FROM b
+            WHERE status = 'event' AND v_event = 'run_summary'""",
+        "blob": f"""
+            SELECT v_signature AS r_sig, f AS r_f, v_input_ref AS r_ref,
+                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
+            FROM d WHERE v_input_size IS NULL AND v_input_ref IS NOT NULL""",
+        # The row ordinals of the lines the caller noted (table shadow_anchors: f, call_id).
+        "anchors": f"""
+            SELECT d.f AS x_f, d.v_call_id AS x_call,
+                   (d.f::BIGINT << {FILE_SHIFT}) + d.line_no AS first
+            FROM d SEMI JOIN shadow_anchors a ON d.f = a.f AND d.v_call_id = a.call_id""",
+    }
+    selects = [
+        _set_select(g, keys, aggs, bodies[name])
+        for g, (name, keys, aggs) in enumerate(SETS)
+        if name in sets
+    ]
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    WITH c AS ({classified}),
+    WITH b AS (
+      SELECT *,
+        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
+             THEN epoch_us(v_ts) END AS ts_us
+      FROM ({classified})
+    ),
     d AS (
       SELECT *,
-        (status = 'event' AND v_event = 'divergence') AS is_div,
-        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
-             THEN epoch_us(v_ts) END AS ts_us,
         CASE WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
              THEN v_primary_duration_s END AS pd,
         CASE WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
              THEN v_shadow_duration_s END AS sd
-      FROM c
-    ),
-    e AS (
-      SELECT
-        CASE WHEN status = 'event' AND v_event IN ({known_events}) THEN 'event:' || v_event
-             WHEN status = 'event' THEN 'unknown_event'
-             ELSE status END AS st,
-        CASE WHEN {div} THEN
-          CASE WHEN v_ts_text IS NULL THEN 'missing'
-               WHEN ts_us IS NULL THEN 'unparsable'
-               WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
-          END END AS p_ts,
-        CASE WHEN {div} AND v_severity IS NULL THEN 'missing or not a string'
-             WHEN {div} AND v_severity NOT IN ('critical', 'minor', 'info')
-               THEN 'unknown value (ranks below info)' END AS p_sev,
-        CASE WHEN {div} AND v_primary_duration_s IS NULL
-                  AND json_type(line, '$.primary.duration_s') NOT IN ('NULL')
-               THEN 'not a number'
-             WHEN {div} AND v_primary_duration_s IS NOT NULL AND pd IS NULL
-               THEN 'not a finite non-negative number' END AS p_pd,
-        CASE WHEN {div} AND v_shadow_duration_s IS NULL
-                  AND json_type(line, '$.shadow.duration_s') NOT IN ('NULL')
-               THEN 'not a number'
-             WHEN {div} AND v_shadow_duration_s IS NOT NULL AND sd IS NULL
-               THEN 'not a finite non-negative number' END AS p_sd,
-        CASE WHEN {div} THEN v_signature END AS a_sig,
-        CASE WHEN {div} THEN coalesce(v_severity, 'unknown') END AS a_sev,
-        CASE WHEN {div} THEN v_op END AS a_op,
-        CASE WHEN {div} THEN v_kind END AS a_kind,
-        CASE WHEN {div} THEN coalesce(v_source, 'runtime') END AS a_src,
-        CASE WHEN {div} THEN v_primary_name END AS a_pn,
-        CASE WHEN {div} THEN v_primary_version END AS a_pv,
-        CASE WHEN {div} THEN v_shadow_name END AS a_sn,
-        CASE WHEN {div} THEN v_shadow_version END AS a_sv,
-        CASE WHEN {div} THEN v_signature END AS b_sig,
-        CASE WHEN {div} THEN hash(
-            regexp_replace(coalesce(v_primary_summary, ''), '[0-9]+', '#', 'g'),
-            regexp_replace(coalesce(v_shadow_summary, ''), '[0-9]+', '#', 'g')) END AS b_key,
-        CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec,
-        CASE WHEN {in_range} THEN v_op END AS c_op,
-        CASE WHEN {div} AND (pd IS NOT NULL OR sd IS NOT NULL) THEN v_op END AS d_op,
-        CASE WHEN {div} AND pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
-             WHEN {div} AND pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
-        CASE WHEN {div} AND sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
-             WHEN {div} AND sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb,
-        CASE WHEN status = 'python' THEN 'python'
-             WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary' END AS l_kind,
-        CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
-        CASE WHEN l_kind IS NOT NULL THEN line_no END AS l_ln,
-        CASE WHEN l_kind IS NOT NULL THEN line END AS l_line,
-        CASE WHEN {div} AND v_input_size IS NULL AND v_input_ref IS NOT NULL
-             THEN v_signature END AS r_sig,
-        CASE WHEN r_sig IS NOT NULL THEN f END AS r_f,
-        CASE WHEN r_sig IS NOT NULL THEN v_input_ref END AS r_ref,
-        ts_us,
-        CASE WHEN {div} AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
-            (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
-            + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
-        (f::BIGINT << {FILE_SHIFT}) + line_no AS first
-      FROM d
+      FROM b WHERE status = 'event' AND v_event = 'divergence'
     )
-    SELECT GROUPING({firsts}) AS g, {", ".join(KEY_COLUMNS)},
-           count(*)::BIGINT AS n, min(ts_us) AS ts_min, max(ts_us) AS ts_max,
-           min(best) AS best, min(first) AS first
-    FROM e
-    GROUP BY GROUPING SETS ({sets})
+    {" UNION ALL ".join(selects)}
     """
 
 
 def merge_sql(table: str, parts: Sequence[str]) -> str:
-    """Re-group aggregation tables (main lines + rescued lines) into one."""
+    """Re-group aggregation tables (main lines + the lane's lines) into one."""
     union = " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts)
     keys = ", ".join(("g", *KEY_COLUMNS))
+    values = ", ".join(f"{merge} AS {col}" for col, _, merge, _ in _AGGREGATES)
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT {keys}, sum(n)::BIGINT AS n, min(ts_min) AS ts_min, max(ts_max) AS ts_max,
-           min(best) AS best, min(first) AS first
+    SELECT {keys}, {values}
     FROM ({union})
     GROUP BY {keys}
     """
