@@ -401,6 +401,10 @@ def _set_select(g: int, keys: tuple[str, ...], aggs: tuple[str, ...], rows: str)
     )
 
 
+# The sets the main pass counts: all but the anchors, which only a blank-line search needs.
+_MAIN_SETS: tuple[str, ...] = tuple(name for name in SET_NAMES if name != "anchors")
+
+
 def message_key_sql(primary: str, shadow: str) -> str:
     """The key telling messages apart: both summaries with every run of digits masked.
 
@@ -415,7 +419,7 @@ def message_key_sql(primary: str, shadow: str) -> str:
 def aggregate_sql(
     table: str,
     classified: str,
-    sets: Sequence[str] = tuple(n for n in SET_NAMES if n != "anchors"),
+    sets: Sequence[str] = _MAIN_SETS,
     *,
     raw_messages: bool = True,
 ) -> str:
