@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from examples.portlib.attribution import attribute  # noqa: E402
 from examples.portlib.manifest import MANIFEST  # noqa: E402
 from examples.portlib.target import CODEC  # noqa: E402
-from shadow.codec import canonical_json  # noqa: E402
-from shadow.log import ReadStats, load_input, read_events  # noqa: E402
+from shadow._codec import canonical_json  # noqa: E402
+from shadow._log import ReadStats, load_input, read_events  # noqa: E402
 
 TARGET_SPEC = "examples.portlib.target:TARGET"
 
@@ -66,7 +66,7 @@ def run_fuzz(
     cmd = [
         sys.executable,
         "-c",
-        "import sys; from shadow.cli import main; sys.exit(main())",
+        "import sys; from shadow._cli import main; sys.exit(main())",
         "fuzz",
         "--target",
         target,

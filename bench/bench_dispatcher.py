@@ -36,10 +36,10 @@ import laboratory
 from bench.bench_log import bench_writer
 from runners.reference import PythonBackend
 from runners.types import SearchSpace
-from shadow.codec import TypedCodec
-from shadow.compare import compare_values
-from shadow.dispatcher import Dispatcher
-from shadow.registry import OpSpec, Target
+from shadow._codec import TypedCodec
+from shadow._compare import compare_values
+from shadow._dispatcher import Dispatcher
+from shadow._registry import OpSpec, Target
 
 
 class Noop:

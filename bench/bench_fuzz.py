@@ -1,6 +1,6 @@
 """Differential fuzzing throughput: examples per second, both backends on every example.
 
-Runs the same fuzzer the gate runs (``shadow.fuzz.Fuzzer``, python vs rust, derandomized)
+Runs the same fuzzer the gate runs (``shadow._fuzz.Fuzzer``, python vs rust, derandomized)
 on each op with the gate's structured strategies, and on enumerate with small spaces drawn
 compactly (``runners.fuzz_t2.small_space_calls``), and prints examples/s side by side.
 """
@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from runners.backend import OPS
 from runners.fuzz_t2 import FuzzSpec, small_space_calls
 from runners.shadow_t2 import make_target
-from shadow.fuzz import FuzzConfig, Fuzzer, Pair
-from shadow.registry import Target
+from shadow._fuzz import FuzzConfig, Fuzzer, Pair
+from shadow._registry import Target
 
 
 def rate(target: Target, op: str, examples: int) -> tuple[int, float]:

@@ -8,7 +8,7 @@ fresh example database and the same base seed:
 
 * ``single process``: ``shadow fuzz`` as it runs without ``--workers`` (``Fuzzer.run``);
 * ``dask, 1 worker`` and ``dask, 2 workers``: ``shadow fuzz --workers N``
-  (``shadow.fuzz_workers.fuzz_on_workers`` on a local Dask cluster, started and torn down
+  (``shadow._fuzz_workers.fuzz_on_workers`` on a local Dask cluster, started and torn down
   in the run).
 
 Printed per run: distinct problems (and which ops), examples, examples per second of
@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
 
-from shadow.fuzz import FuzzConfig, Fuzzer, FuzzReport, Pair  # noqa: E402
-from shadow.fuzz_workers import fuzz_on_workers  # noqa: E402
-from shadow.registry import load_target  # noqa: E402
+from shadow._fuzz import FuzzConfig, Fuzzer, FuzzReport, Pair  # noqa: E402
+from shadow._fuzz_workers import fuzz_on_workers  # noqa: E402
+from shadow._registry import load_target  # noqa: E402
 
 SPEC = "pair:bench.planted_ref,bench.planted_port"
 

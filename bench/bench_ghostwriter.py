@@ -3,7 +3,7 @@
 The pair: two modules, each with ``midpoint(a: int, b: int) -> int``; the port rounds the
 halved magnitude and puts the sign back, so it is wrong for every negative odd sum (a sign
 bug). No strategy is written for either tool: ``shadow`` derives one from the type hints
-(``shadow/strategies.py``), ``hypothesis write --equivalent --errors-equivalent`` writes
+(``shadow/_strategies.py``), ``hypothesis write --equivalent --errors-equivalent`` writes
 ``st.integers()`` into a test module.
 
 Both run as a user runs them, in fresh subprocesses, alternately, ``--runs`` times each,

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shadow.isolation.process import ProcessIsolation
+from shadow._isolation.process import ProcessIsolation
 
 
 class BenchImpl:

@@ -9,7 +9,7 @@ is the best and the median round. Read the ratios, not the last digit.
   one, whose hot path is reproduced below (a bound-logger subclass that read structlog's
   private attributes to skip two copies of the event dict), and the ``flock`` mode;
 - the shrinking of an event over the cap (rare: what a hostile event costs);
-- the reader's per-line primitive, :func:`shadow.log.parse_line`, against a bare
+- the reader's per-line primitive, :func:`shadow._log.parse_line`, against a bare
   ``orjson.loads`` on intact lines, and on a torn line glued to a whole one.
 """
 
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson
 
-from shadow.log import LINE_CAP, SCHEMA, EventLog, parse_line
+from shadow._log import LINE_CAP, SCHEMA, EventLog, parse_line
 
 EVENT: dict[str, Any] = {
     "ts": "2026-01-01T00:00:00.000000Z",

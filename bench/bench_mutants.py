@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shadow.gate import GATE_PROFILES, GateConfig, run_gate
+from shadow._gate import GATE_PROFILES, GateConfig, run_gate
 from tests.mutants_t2 import MUTANTS, TARGET, Mutant
 
 

@@ -41,7 +41,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
 CLI_CHILD = (
     """
 import sys
-from shadow.cli import main
+from shadow._cli import main
 code = main(sys.argv[1:])
 """
     + RSS
@@ -51,7 +51,7 @@ code = main(sys.argv[1:])
 ENGINE_CHILD = (
     """
 import sys
-from shadow.review.groups import review_logs
+from shadow._review.groups import review_logs
 review = review_logs([sys.argv[1]])
 print(review.divergences, len(review.groups))
 """

@@ -8,7 +8,7 @@ Measured:
 1. **Verify throughput.** A recording of ``--calls`` (default 100,000) T2 calls: the real
    calls of the three recorded RX 580 searches (Python primary, recorded with the shadow
    off), repeated with fresh call ids until there are that many. ``shadow verify``'s engine
-   (:func:`shadow.verify.run_verify`: scan, decode, run the Rust shadow, judge, write the
+   (:func:`shadow._verify.run_verify`: scan, decode, run the Rust shadow, judge, write the
    run summary) against the floor: calling the Rust backend directly, in a loop, on the
    same inputs already decoded. The ratio is the framework's overhead per call, for thread
    isolation, process isolation, and process isolation with two workers.
@@ -36,8 +36,8 @@ from runners.backends import get_backend
 from runners.executors.recorded import RecordedExecutor
 from runners.search import run_search
 from runners.shadow_t2 import CODEC, TARGET, ShadowOptions, start_shadow
-from shadow.log import read_events
-from shadow.verify import run_verify
+from shadow._log import read_events
+from shadow._verify import run_verify
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "rx580"
 

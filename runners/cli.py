@@ -39,8 +39,8 @@ from runners.search import (
     run_search,
 )
 from runners.types import BaselineRule, GateThresholds, SearchSpace
-from shadow.dispatcher import ShadowDivergenceError
-from shadow.session import (
+from shadow._dispatcher import ShadowDivergenceError
+from shadow._session import (
     ISOLATIONS,
     SessionOptionError,
     SessionOptions,
@@ -49,7 +49,7 @@ from shadow.session import (
     ShadowSession,
     switch_state,
 )
-from shadow.terminal import Terminal, describe_os_error
+from shadow._terminal import Terminal, describe_os_error
 from t2_sidecar.errors import InvalidInputError
 
 PROG = "t2-search"

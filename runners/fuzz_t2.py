@@ -50,7 +50,7 @@ run's time (a hill climb that re-ran the largest plans), and the boundaries it c
 are now drawn directly.
 
 Every strategy draws ``(args, kwargs)``; :data:`FUZZ_SPECS` maps op names to
-:class:`shadow.fuzz.FuzzSpec` for ``runners.shadow_t2`` to attach to its ``OpSpec``\\s.
+:class:`shadow._fuzz.FuzzSpec` for ``runners.shadow_t2`` to attach to its ``OpSpec``\\s.
 :class:`NumpyCodec` lets inputs holding NumPy scalars/arrays be logged and replayed.
 """
 
@@ -77,8 +77,8 @@ from runners.types import (
     SearchSpace,
     Stats,
 )
-from shadow.codec import JSON, CodecError, TypedCodec
-from shadow.fuzz import Call, FuzzSpec
+from shadow._codec import JSON, CodecError, TypedCodec
+from shadow._fuzz import Call, FuzzSpec
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ result, so a divergence is judged by what it would change downstream):
 * ``decide`` (exact): the hint and the promoted indexes are **critical**; a rationale that
   differs in its text only is *minor*.
 
-Every other kind keeps the framework's default (``shadow.registry.DEFAULT_SEVERITY``): an
+Every other kind keeps the framework's default (``shadow._registry.DEFAULT_SEVERITY``): an
 error on one side only, a different error, a crash or a mutated input is **critical**. So
 "keep none vs keep all" (a ``top_k`` or cap of 0 taken as "no limit" while the contract
 rejects it) and a wrapped seed (one side raises ``overflow``, the other returns a plan) fail
@@ -65,16 +65,16 @@ from runners.types import (
     SearchSpace,
     Stats,
 )
-from shadow.compare import EXACT, ComparePolicy, DiffEntry, strict_equal
-from shadow.outcome import error_attr, error_type
-from shadow.registry import DivergenceContext, GroupBy, OpSpec, Severity, Target
-from shadow.session import (
+from shadow._compare import EXACT, ComparePolicy, DiffEntry, strict_equal
+from shadow._outcome import error_attr, error_type
+from shadow._registry import DivergenceContext, GroupBy, OpSpec, Severity, Target
+from shadow._session import (
     SessionOptions,
     SessionReport,
     SessionUnavailableError,
     ShadowSession,
 )
-from shadow.session import options_from_env as session_options_from_env
+from shadow._session import options_from_env as session_options_from_env
 
 CODEC = NumpyCodec(
     [
@@ -413,7 +413,7 @@ TARGET = make_target()
 
 # ---------------------------------------------------------------------- runner entry point
 
-# The generic session (options, environment switches, summary) is ``shadow.session``; what
+# The generic session (options, environment switches, summary) is ``shadow._session``; what
 # follows is only its T2 configuration: the target, the default pair and the prefix.
 
 DEFAULT_TARGET = "runners.shadow_t2:TARGET"
@@ -447,6 +447,6 @@ def start_shadow(options: SessionOptions) -> ShadowSession:
 def options_from_env(
     env: Mapping[str, str] = os.environ, defaults: SessionOptions | None = None
 ) -> SessionOptions | None:
-    """Options from ``T2_SHADOW`` and ``T2_SHADOW_*`` (see :mod:`shadow.session`); None when
+    """Options from ``T2_SHADOW`` and ``T2_SHADOW_*`` (see :mod:`shadow._session`); None when
     shadow mode is off."""
     return session_options_from_env(ENV_PREFIX, env, defaults or ShadowOptions())

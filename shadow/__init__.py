@@ -27,38 +27,38 @@ __version__ = "0.2.0"
 
 _LAZY: dict[str, str] = {
     # runtime
-    "Dispatcher": "shadow.dispatcher",
-    "ShadowDivergenceError": "shadow.dispatcher",
-    "MODES": "shadow.dispatcher",
-    "experiment": "shadow.pairs",
-    "pair": "shadow.pairs",
-    "PairError": "shadow.pairs",
-    "EventLog": "shadow.log",
+    "Dispatcher": "shadow._dispatcher",
+    "ShadowDivergenceError": "shadow._dispatcher",
+    "MODES": "shadow._dispatcher",
+    "experiment": "shadow._pairs",
+    "pair": "shadow._pairs",
+    "PairError": "shadow._pairs",
+    "EventLog": "shadow._log",
     # describing a target
-    "Target": "shadow.registry",
-    "OpSpec": "shadow.registry",
-    "DivergenceContext": "shadow.registry",
-    "load_target": "shadow.registry",
-    "ComparePolicy": "shadow.compare",
-    "EXACT": "shadow.compare",
-    "LOOSE_TYPES": "shadow.compare",
-    "TypedCodec": "shadow.codec",
+    "Target": "shadow._registry",
+    "OpSpec": "shadow._registry",
+    "DivergenceContext": "shadow._registry",
+    "load_target": "shadow._registry",
+    "ComparePolicy": "shadow._compare",
+    "EXACT": "shadow._compare",
+    "LOOSE_TYPES": "shadow._compare",
+    "TypedCodec": "shadow._codec",
     # judging
-    "Judge": "shadow.judge",
-    "Judgement": "shadow.judge",
-    "Differential": "shadow.judge",
-    "Outcome": "shadow.outcome",
+    "Judge": "shadow._judge",
+    "Judgement": "shadow._judge",
+    "Differential": "shadow._judge",
+    "Outcome": "shadow._outcome",
     # fuzzing and the gate
-    "FuzzSpec": "shadow.fuzz",
-    "FuzzConfig": "shadow.fuzz",
-    "fuzz_target": "shadow.fuzz",
-    "GateConfig": "shadow.gate",
-    "run_gate": "shadow.gate",
-    "differential_tests": "shadow.testing",
-    "call_strategy": "shadow.strategies",
+    "FuzzSpec": "shadow._fuzz",
+    "FuzzConfig": "shadow._fuzz",
+    "fuzz_target": "shadow._fuzz",
+    "GateConfig": "shadow._gate",
+    "run_gate": "shadow._gate",
+    "differential_tests": "shadow._testing",
+    "call_strategy": "shadow._strategies",
     # sessions (runner integration)
-    "SessionOptions": "shadow.session",
-    "ShadowSession": "shadow.session",
+    "SessionOptions": "shadow._session",
+    "ShadowSession": "shadow._session",
 }
 
 __all__ = [
@@ -94,19 +94,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from shadow.codec import TypedCodec
-    from shadow.compare import EXACT, LOOSE_TYPES, ComparePolicy
-    from shadow.dispatcher import MODES, Dispatcher, ShadowDivergenceError
-    from shadow.fuzz import FuzzConfig, FuzzSpec, fuzz_target
-    from shadow.gate import GateConfig, run_gate
-    from shadow.judge import Differential, Judge, Judgement
-    from shadow.log import EventLog
-    from shadow.outcome import Outcome
-    from shadow.pairs import PairError, experiment, pair
-    from shadow.registry import DivergenceContext, OpSpec, Target, load_target
-    from shadow.session import SessionOptions, ShadowSession
-    from shadow.strategies import call_strategy
-    from shadow.testing import differential_tests
+    from shadow._codec import TypedCodec
+    from shadow._compare import EXACT, LOOSE_TYPES, ComparePolicy
+    from shadow._dispatcher import MODES, Dispatcher, ShadowDivergenceError
+    from shadow._fuzz import FuzzConfig, FuzzSpec, fuzz_target
+    from shadow._gate import GateConfig, run_gate
+    from shadow._judge import Differential, Judge, Judgement
+    from shadow._log import EventLog
+    from shadow._outcome import Outcome
+    from shadow._pairs import PairError, experiment, pair
+    from shadow._registry import DivergenceContext, OpSpec, Target, load_target
+    from shadow._session import SessionOptions, ShadowSession
+    from shadow._strategies import call_strategy
+    from shadow._testing import differential_tests
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shadow.dispatcher import Dispatcher
+from shadow._dispatcher import Dispatcher
 from tests.hostile_impls import BY_NAME, FAULT_FROM, TARGET, Primary, wait_until
 
 HOST_MEMORY_HEADROOM = 256 * 2**20

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from docs.examples.intervals import TARGET as INTERVALS
-from shadow.corpus import Case, input_digest, now_iso, save_case
+from shadow._corpus import Case, input_digest, now_iso, save_case
 
 INTERVALS_SPEC = INTERVALS.import_spec
 

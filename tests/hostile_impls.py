@@ -30,9 +30,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from shadow.codec import TypedCodec
-from shadow.fuzz import FuzzSpec
-from shadow.registry import OpSpec, Target
+from shadow._codec import TypedCodec
+from shadow._fuzz import FuzzSpec
+from shadow._registry import OpSpec, Target
 
 FAULT_FROM = 500
 HOG_LIMIT = 16 * 2**30

@@ -7,9 +7,9 @@ drift) and raises on an empty list where the reference returns 0.0 (critical).
 
 from __future__ import annotations
 
-from shadow.codec import TypedCodec
-from shadow.compare import ComparePolicy
-from shadow.registry import DivergenceContext, OpSpec, Severity, Target
+from shadow._codec import TypedCodec
+from shadow._compare import ComparePolicy
+from shadow._registry import DivergenceContext, OpSpec, Severity, Target
 
 ZWSP = "\u200b"
 

@@ -23,8 +23,8 @@ import pytest
 from examples.portlib.attribution import attribute
 from examples.portlib.manifest import MANIFEST
 from examples.portlib.target import CODEC, TARGET
-from shadow.baseline import Accepted, write_baseline
-from shadow.gate import GateConfig, GateResult, run_gate
+from shadow._baseline import Accepted, write_baseline
+from shadow._gate import GateConfig, GateResult, run_gate
 
 BUDGET = 1500  # examples per op: the pair has up to two bugs per function
 SEED = 11

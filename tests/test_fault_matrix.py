@@ -44,10 +44,10 @@ from typing import Any
 
 import pytest
 
-from shadow.isolation.process import ProcessIsolation, TargetImplementation
-from shadow.isolation.thread import ShadowUnavailable, ThreadIsolation
-from shadow.log import read_events
-from shadow.outcome import ErrorInfo
+from shadow._isolation.process import ProcessIsolation, TargetImplementation
+from shadow._isolation.thread import ShadowUnavailable, ThreadIsolation
+from shadow._log import read_events
+from shadow._outcome import ErrorInfo
 from tests.hostile_impls import FAULT_FROM, FAULTS, TARGET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,7 +270,7 @@ def run_cli(
     ops = tuple(ops)
     where.mkdir(parents=True)
     log = where / "events.jsonl"
-    cmd = [sys.executable, "-m", "shadow.cli", command, "--target", SPEC, "--ops", ",".join(ops)]
+    cmd = [sys.executable, "-m", "shadow._cli", command, "--target", SPEC, "--ops", ",".join(ops)]
     cmd += ["--examples", str(FUZZ_EXAMPLES), "--seed", "0", "--isolation", isolation]
     cmd += ["--timeout", str(timeout), "--log", str(log)]
     if command == "fuzz":
@@ -520,7 +520,7 @@ def test_a_crash_found_by_fuzz_replays_as_printed(matrix: Matrix) -> None:
     (finding,) = run.findings["sigsegv"]
     words = shlex.split(finding["replay"])
     assert words[:2] == ["shadow", "replay"] and words[-2:] == ["--isolation", "process"]
-    rc, out, err = run_child([sys.executable, "-m", "shadow.cli", *words[1:]])
+    rc, out, err = run_child([sys.executable, "-m", "shadow._cli", *words[1:]])
     assert rc == 1, (describe_rc(rc), out, err)
     assert "still diverges: shadow_crash" in out and "SIGSEGV" in out
 
@@ -666,7 +666,7 @@ def test_thread_isolation_frees_the_place_of_a_call_that_finished_late() -> None
 
 def test_gate_has_a_per_example_timeout_option() -> None:
     rc, out, err = run_child(
-        [sys.executable, "-m", "shadow.cli", "gate", "--target", SPEC, "--timeout", "0"]
+        [sys.executable, "-m", "shadow._cli", "gate", "--target", SPEC, "--timeout", "0"]
     )
     assert rc == 2 and re.search(r"shadow gate: --timeout must be > 0", out + err), out + err
 
@@ -701,7 +701,7 @@ class _Counted:
 
 
 def _async(shadow: Any, **options: Any) -> Any:
-    from shadow.dispatcher import Dispatcher
+    from shadow._dispatcher import Dispatcher
     from tests.hostile_impls import Primary
 
     return Dispatcher(TARGET, primary=Primary(), shadow=shadow, mode="async", **options)
@@ -782,7 +782,7 @@ def test_async_counts_every_call_once_under_concurrent_callers(isolation: str) -
 def test_a_real_ctrl_c_during_a_sync_shadow_call_stops_the_caller(isolation: str) -> None:
     """The user's Ctrl-C while the shadow hangs is the user's: it reaches the caller at once
     (in process isolation the worker ignores it and is replaced), and the next call works."""
-    from shadow.dispatcher import Dispatcher
+    from shadow._dispatcher import Dispatcher
     from tests.hostile_impls import Primary
 
     primary = Primary()
@@ -813,7 +813,7 @@ def test_async_still_sees_the_primary_mutate_its_input(isolation: str) -> None:
                 items.clear()
             return [x, "fine"]
 
-    from shadow.dispatcher import Dispatcher
+    from shadow._dispatcher import Dispatcher
 
     d = Dispatcher(TARGET, primary=Clearing(), shadow="hostile", mode="async", isolation=isolation)
     fine = d.wrap().fine

@@ -1,4 +1,4 @@
-"""``shadow.fuzz`` on a generic target (docs/examples/intervals.py), and the two commands.
+"""``shadow._fuzz`` on a generic target (docs/examples/intervals.py), and the two commands.
 
 This is also the test that keeps docs/fuzzing.md's worked example true.
 """
@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from docs.examples.intervals import TARGET
-from shadow.cli import main
-from shadow.dispatcher import Dispatcher
-from shadow.fuzz import FuzzConfig, fuzz_target
-from shadow.log import EventLog, read_events
+from shadow._cli import main
+from shadow._dispatcher import Dispatcher
+from shadow._fuzz import FuzzConfig, fuzz_target
+from shadow._log import EventLog, read_events
 
 
 def test_correct_port_has_no_findings() -> None:
@@ -127,7 +127,7 @@ def test_gate_command_reads_default_target_from_env(
 
 
 def test_default_target_comes_from_pyproject(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shadow.config import default_target
+    from shadow._config import default_target
 
     monkeypatch.delenv("SHADOW_TARGET", raising=False)
     assert default_target(env={}) == "runners.shadow_t2:TARGET"
@@ -136,8 +136,8 @@ def test_default_target_comes_from_pyproject(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_case_format_is_shared_with_replay() -> None:
-    from shadow.commands import replay
-    from shadow.corpus import Case, save_case
+    from shadow._commands import replay
+    from shadow._corpus import Case, save_case
 
     assert replay.Case is Case and replay.save_case is save_case
     assert orjson.loads(orjson.dumps({"ok": True}))

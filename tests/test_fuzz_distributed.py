@@ -7,7 +7,7 @@ failing example is in the shared example database (a fresh fuzzer replays it as 
 first example), and the logged finding replays into the regression corpus. The same runs
 with a Redis example database on loopback when ``redis-server`` is installed.
 
-``shadow.distributed`` itself: results in order, a failing task, a dying worker, a hung task
+``shadow._distributed`` itself: results in order, a failing task, a dying worker, a hung task
 and an unreachable scheduler are each a one-line :class:`DistributedError`.
 """
 
@@ -25,10 +25,10 @@ import orjson
 import pytest
 
 from docs.examples.intervals import TARGET
-from shadow.cli import main
-from shadow.distributed import DaskCluster, DistributedError, map_tasks
-from shadow.fuzz import Finding, FuzzConfig, fuzz_target
-from shadow.fuzz_workers import REDIS_KEY_PREFIX, merge_findings, open_database
+from shadow._cli import main
+from shadow._distributed import DaskCluster, DistributedError, map_tasks
+from shadow._fuzz import Finding, FuzzConfig, fuzz_target
+from shadow._fuzz_workers import REDIS_KEY_PREFIX, merge_findings, open_database
 
 pytest.importorskip("distributed")  # the `distributed` extra (installed by the dev setup)
 
@@ -220,7 +220,7 @@ def test_a_consequence_found_first_joins_its_cause() -> None:
     assert merged.hits == 7 and merged.seconds_to_find == 0.4
 
 
-# ---------------------------------------------------------------------- shadow.distributed
+# ---------------------------------------------------------------------- shadow._distributed
 
 
 def _square(x: int) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from docs.examples.intervals import TARGET
-from shadow.fuzz import FuzzConfig, fuzz_target
+from shadow._fuzz import FuzzConfig, fuzz_target
 
 pytest.importorskip("redis")
 REDIS_SERVER = shutil.which("redis-server")

@@ -35,7 +35,7 @@ from runners.types import (
     ReplaySample,
     SearchSpace,
 )
-from shadow.fuzz import FuzzConfig, Fuzzer, Pair
+from shadow._fuzz import FuzzConfig, Fuzzer, Pair
 from t2_sidecar.errors import ERROR_CODES, InvalidInputError
 
 REFERENCE = PythonBackend()

@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 from docs.examples.intervals import TARGET
-from shadow.baseline import Accepted, write_baseline
-from shadow.gate import GateConfig, run_gate
-from shadow.gate_report import junit_xml, markdown_summary, write_reports
+from shadow._baseline import Accepted, write_baseline
+from shadow._gate import GateConfig, run_gate
+from shadow._gate_report import junit_xml, markdown_summary, write_reports
 from tests.gate_helpers import touching_case
 
 TODAY = date(2026, 6, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shadow.gate import GateConfig, GateResult, run_gate
+from shadow._gate import GateConfig, GateResult, run_gate
 from tests.mutants_t2 import TARGET
 
 

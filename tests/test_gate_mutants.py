@@ -34,10 +34,10 @@ from runners.types import (
     SearchSpace,
     Stats,
 )
-from shadow.cli import main as shadow_cli
-from shadow.gate import GATE_PROFILES, GateConfig, run_gate
-from shadow.judge import Divergence, Judge, run_primary
-from shadow.outcome import Outcome
+from shadow._cli import main as shadow_cli
+from shadow._gate import GATE_PROFILES, GateConfig, run_gate
+from shadow._judge import Divergence, Judge, run_primary
+from shadow._outcome import Outcome
 from tests.mutants_t2 import MUTANTS, TARGET, Mutant
 
 BUDGET = GATE_PROFILES["ci"]

@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
-from shadow.isolation import InputNotTransferable, Prepared, ShadowRunner
-from shadow.isolation.process import (
+from shadow._isolation import InputNotTransferable, Prepared, ShadowRunner
+from shadow._isolation.process import (
     InputNotReturned,
     ProcessIsolation,
     TargetImplementation,
     WorkerStartError,
 )
-from shadow.outcome import ErrorInfo, Outcome, RemoteError, error_identity, is_fatal
+from shadow._outcome import ErrorInfo, Outcome, RemoteError, error_identity, is_fatal
 from tests.conftest import load_backend
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -660,7 +660,7 @@ import os, signal, sys, time
 sys.path[:0] = [{tests!r}, {root!r}]
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as CLIs that pipe into `head` do
 from test_isolation_process import Impl
-from shadow.isolation.process import ProcessIsolation
+from shadow._isolation.process import ProcessIsolation
 
 with ProcessIsolation(Impl, timeout_s=5.0) as iso:
     iso.start()
@@ -732,7 +732,7 @@ HOST_SCRIPT = """
 import sys, threading, time
 sys.path[:0] = [{tests!r}, {root!r}]
 from test_isolation_process import Impl
-from shadow.isolation.process import ProcessIsolation
+from shadow._isolation.process import ProcessIsolation
 
 iso = ProcessIsolation(Impl, timeout_s=None)
 iso.start()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from shadow.log import LINE_CAP, ReadStats, read_events
+from shadow._log import LINE_CAP, ReadStats, read_events
 
 WRITERS = 4
 THREADS = 4
@@ -43,7 +43,7 @@ def _pad(seq: int, victim: bool = False) -> str:
 
 def _write(path: str, writer: int, endless: bool) -> None:
     """``PER_THREAD`` events per thread; the writer to be killed goes on until it is."""
-    from shadow.log import EventLog
+    from shadow._log import EventLog
 
     log = EventLog(path)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import shadow
-from shadow.cli import main
-from shadow.log import read_events
-from shadow.pairs import PairError, load_pair, pair
+from shadow._cli import main
+from shadow._log import read_events
+from shadow._pairs import PairError, load_pair, pair
 from tests import pair_funcs
 from tests.pair_funcs import Window
 

@@ -28,10 +28,10 @@ from examples.portlib.manifest import BY_ID, MANIFEST, PlantedBug
 from examples.portlib.model import Job, LatencySummary
 from examples.portlib.planted import BUG_IDS, make
 from examples.portlib.target import CODEC, TARGET
-from shadow.isolation.thread import ThreadIsolation
-from shadow.judge import Differential
-from shadow.registry import load_target
-from shadow.strategies import call_strategy
+from shadow._isolation.thread import ThreadIsolation
+from shadow._judge import Differential
+from shadow._registry import load_target
+from shadow._strategies import call_strategy
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 BUGS = pytest.mark.parametrize("bug", MANIFEST, ids=[b.id for b in MANIFEST])

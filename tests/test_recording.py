@@ -1,4 +1,4 @@
-"""Recording calls (shadow.recording through the dispatcher and t2-search): every recorded
+"""Recording calls (shadow._recording through the dispatcher and t2-search): every recorded
 call holds what the primary was given and answered, exactly; recording never changes what
 the caller gets and never fails it."""
 
@@ -20,13 +20,13 @@ from runners.backends import get_backend
 from runners.executors.recorded import RecordedExecutor
 from runners.search import run_search
 from runners.shadow_t2 import CODEC, TARGET, ShadowOptions, options_from_env, start_shadow
-from shadow.codec import TypedCodec
-from shadow.compare import EXACT, strict_equal
-from shadow.dispatcher import Dispatcher
-from shadow.log import EventLog, read_events
-from shadow.recording import CALL_EVENT, SUMMARY_EVENT, Recorder, load_value
-from shadow.registry import OpSpec, Target
-from shadow.session import SessionUnavailableError
+from shadow._codec import TypedCodec
+from shadow._compare import EXACT, strict_equal
+from shadow._dispatcher import Dispatcher
+from shadow._log import EventLog, read_events
+from shadow._recording import CALL_EVENT, SUMMARY_EVENT, Recorder, load_value
+from shadow._registry import OpSpec, Target
+from shadow._session import SessionUnavailableError
 from tests.runner_helpers import fixture_names
 
 # ---------------------------------------------------------------------------- a toy target
@@ -338,7 +338,7 @@ def _record_in_child(record: Path) -> None:
 
 
 def test_the_recorder_alone_wraps_any_callable(tmp_path: Path) -> None:
-    from shadow.events import Implementation
+    from shadow._events import Implementation
 
     recorder = Recorder(
         TOY, tmp_path / "r.jsonl", implementation=Implementation("fn", "2"), run_id="r1"

@@ -25,11 +25,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shadow.dispatcher import Dispatcher
-from shadow.review.groups import review_logs
-from shadow.review.render_html import render_html
-from shadow.review.render_md import render_markdown
-from shadow.review.report import write_reports
+from shadow._dispatcher import Dispatcher
+from shadow._review.groups import review_logs
+from shadow._review.render_html import render_html
+from shadow._review.render_md import render_markdown
+from shadow._review.report import write_reports
 from tests.review_toy import TARGET, ZWSP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -398,7 +398,7 @@ def test_reports_need_no_plotting_library(page: Page, tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "sys.modules['matplotlib'] = None  # any import of it now raises ImportError\n"
-        "from shadow.cli import main\n"
+        "from shadow._cli import main\n"
         f"sys.exit(main(['review', {str(page.log)!r}, '--out', {str(tmp_path)!r}, '--quiet']))\n"
     )
     done = subprocess.run(

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from test_review_support import event, write_log
 
-from shadow.cli import main
+from shadow._cli import main
 
 TS = "2025-01-01T00:00:00.000000Z"
 

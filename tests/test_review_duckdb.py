@@ -16,9 +16,9 @@ import orjson
 import pytest
 from test_review_support import GARBAGE, event, signature_of, write_log
 
-from shadow.review import prescan
-from shadow.review.groups import review_logs, review_logs_python
-from shadow.review.model import Review
+from shadow._review import prescan
+from shadow._review.groups import review_logs, review_logs_python
+from shadow._review.model import Review
 
 TS = "2025-01-02T00:00:00.000000Z"
 
@@ -59,7 +59,7 @@ def _junk_log(path: Path) -> None:
 @pytest.fixture
 def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lower the line limit so an 'oversized' line is cheap to write."""
-    from shadow.review import reader
+    from shadow._review import reader
 
     monkeypatch.setattr(prescan, "MAX_LINE_BYTES", 4096)
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 4096)
@@ -113,7 +113,7 @@ def test_duckdb_equals_reference_on_junk(tmp_path: Path, small_limit: None) -> N
 
 def _calls(review: Review, path: Path) -> set[str]:
     """Call ids of the extra events, found through the query view."""
-    from shadow.review.duck import open_logs
+    from shadow._review.duck import open_logs
 
     with open_logs([path]) as logset:
         logset.events_view()
@@ -353,7 +353,7 @@ def _stamp(seconds: int) -> str:
 def test_timeline_widths_equal_the_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offsets: list[int], second_pass: bool
 ) -> None:
-    from shadow.review import sql
+    from shadow._review import sql
 
     path = tmp_path / "t.jsonl"
     _timeline_log(path, [_stamp(s) for s in offsets])
@@ -374,7 +374,7 @@ def test_timeline_widths_equal_the_reference(
 def test_messages_do_not_depend_on_how_the_main_pass_keys_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: bool
 ) -> None:
-    from shadow.review import duck as engine
+    from shadow._review import duck as engine
 
     path = tmp_path / "m.jsonl"
     path.write_bytes(
@@ -428,12 +428,12 @@ def test_values_that_read_like_json_literals_are_checked_from_their_text(
 
 
 def test_review_resync_is_the_writers_rule() -> None:
-    """Whatever the line, review keeps what ``shadow.log.parse_line`` keeps (counted as
+    """Whatever the line, review keeps what ``shadow._log.parse_line`` keeps (counted as
     ``torn``), and gives up where it gives up."""
     import random
 
-    from shadow import log
-    from shadow.review.resync import RESYNC_MARKER, TORN, parse_line
+    from shadow import _log as log
+    from shadow._review.resync import RESYNC_MARKER, TORN, parse_line
 
     assert RESYNC_MARKER == log.RESYNC_MARK
     inner = orjson.loads(_line(1, "inner"))

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from shadow import registry
-from shadow.cli import main
-from shadow.codec import TypedCodec
-from shadow.dispatcher import Dispatcher
-from shadow.review.groups import review_logs
+from shadow import _registry as registry
+from shadow._cli import main
+from shadow._codec import TypedCodec
+from shadow._dispatcher import Dispatcher
+from shadow._review.groups import review_logs
 
 
 class GoodWords:

@@ -13,12 +13,12 @@ import orjson
 import pytest
 from test_review_support import GARBAGE, N_SIGNATURES, event, severity_of, write_log
 
-from shadow.cli import main
-from shadow.review.groups import review_logs
-from shadow.review.reader import ReadStats, iter_events
-from shadow.review.render_html import render_html
-from shadow.review.render_md import render_markdown
-from shadow.review.report import write_reports
+from shadow._cli import main
+from shadow._review.groups import review_logs
+from shadow._review.reader import ReadStats, iter_events
+from shadow._review.render_html import render_html
+from shadow._review.render_md import render_markdown
+from shadow._review.report import write_reports
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_every_junk_kind_alone_never_crashes(tmp_path: Path) -> None:
 def test_oversized_line_is_skipped_in_bounded_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shadow.review import prescan, reader
+    from shadow._review import prescan, reader
 
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 1000)
     monkeypatch.setattr(prescan, "MAX_LINE_BYTES", 1000)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_review_support import N_SIGNATURES, write_log
 
-from shadow.review.groups import review_logs
+from shadow._review.groups import review_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 N_EVENTS = 1_000_000
@@ -30,7 +30,7 @@ def test_million_events_exact_groups_bounded_memory(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     child = (
         "import re, resource, sys\n"
-        "from shadow.cli import main\n"
+        "from shadow._cli import main\n"
         "code = main(sys.argv[1:])\n"
         "try:\n"
         "    kb = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])\n"

@@ -10,8 +10,8 @@ import pytest
 
 from runners.cli import main as t2_search
 from runners.reference import PythonBackend
-from shadow.cli import main as shadow
-from shadow.review.groups import review_logs
+from shadow._cli import main as shadow
+from shadow._review.groups import review_logs
 from tests import shadow_faulty_t2
 
 FIXTURE = "week2_t2_expanded_search_20260207_194454.json"

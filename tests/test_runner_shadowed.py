@@ -12,7 +12,7 @@ from runners.backends import get_backend
 from runners.executors.recorded import RecordedExecutor
 from runners.search import run_search
 from runners.shadow_t2 import ShadowOptions, start_shadow
-from shadow.log import read_events
+from shadow._log import read_events
 from tests.conftest import load_backend, open_opencl
 from tests.runner_helpers import fixture_names
 from tests.test_runner_opencl import SPACE, _config

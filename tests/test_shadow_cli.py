@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from docs.examples.intervals import TARGET
-from shadow.cli import main
+from shadow._cli import main
 
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b|Traceback|\[Errno")
 SPEC = TARGET.import_spec

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shadow.codec import TypedCodec, canonical_json, protect
-from shadow.compare import EXACT, ComparePolicy, Verdict, compare_values, ulp_distance
-from shadow.dispatcher import Dispatcher, ShadowDivergenceError
-from shadow.judge import Judge
-from shadow.log import read_events
-from shadow.outcome import Outcome
-from shadow.registry import OpSpec, Target
-from shadow.signature import normalize_path, signature_of
+from shadow._codec import TypedCodec, canonical_json, protect
+from shadow._compare import EXACT, ComparePolicy, Verdict, compare_values, ulp_distance
+from shadow._dispatcher import Dispatcher, ShadowDivergenceError
+from shadow._judge import Judge
+from shadow._log import read_events
+from shadow._outcome import Outcome
+from shadow._registry import OpSpec, Target
+from shadow._signature import normalize_path, signature_of
 
 
 class CodedError(ValueError):
@@ -534,7 +534,7 @@ def test_run_summary_written(tmp_path: Path) -> None:
 
 
 def test_replay_event_of_toy(tmp_path: Path) -> None:
-    from shadow.replay_core import replay_event
+    from shadow._replay_core import replay_event
 
     d = Dispatcher(TARGET, primary="good", shadow="bad", log=tmp_path / "s.jsonl")
     d.call("add", 3, 1)

@@ -25,7 +25,7 @@ import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shadow.log import (
+from shadow._log import (
     BLOB_THRESHOLD,
     IDENTITY_FIELDS,
     LINE_CAP,
@@ -104,7 +104,7 @@ def test_sigkill_mid_logging_leaves_parsable_lines(tmp_path: Path) -> None:
         f"""
         import sys
         sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
-        from shadow.log import EventLog
+        from shadow._log import EventLog
         log = EventLog({str(path)!r})
         i = 0
         while True:
@@ -138,7 +138,7 @@ def test_fsync_mode_writes_lines_and_blobs(tmp_path: Path) -> None:
 
 
 def test_big_input_goes_to_a_blob(tmp_path: Path) -> None:
-    from shadow.events import attach_input
+    from shadow._events import attach_input
 
     log = EventLog(tmp_path / "b.jsonl")
     fields: dict[str, object] = {}
@@ -236,8 +236,8 @@ HOSTILE: dict[str, tuple[Callable[[], dict[str, Any]], str | None]] = {
 def test_an_oversized_or_unrenderable_event_is_shrunk_and_still_read(
     tmp_path: Path, case: str
 ) -> None:
-    from shadow.review.reader import ReadStats as ReviewStats
-    from shadow.review.reader import iter_events
+    from shadow._review.reader import ReadStats as ReviewStats
+    from shadow._review.reader import iter_events
 
     build, changed = HOSTILE[case]
     extra = build()
@@ -427,7 +427,7 @@ def test_a_blob_that_cannot_be_stored_is_counted_not_raised(tmp_path: Path) -> N
 _FSIZE_CHILD = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
-from shadow.log import EventLog
+from shadow._log import EventLog
 resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, resource.RLIM_INFINITY))
 log = EventLog({path!r})
 written = []
@@ -580,7 +580,7 @@ def test_read_events_recovers_the_line_glued_to_a_torn_one(tmp_path: Path) -> No
 
 
 def test_the_review_reader_reads_lines_well_over_the_cap() -> None:
-    from shadow.review.reader import MAX_LINE_BYTES
+    from shadow._review.reader import MAX_LINE_BYTES
 
     # A torn prefix (shorter than a line) glued to a whole line must still be read whole.
     assert MAX_LINE_BYTES >= 2 * LINE_CAP and READ_LINE_LIMIT >= 2 * LINE_CAP

@@ -1,4 +1,4 @@
-"""shadow.session (options, environment switches, session, report) and shadow.terminal
+"""shadow._session (options, environment switches, session, report) and shadow._terminal
 (tables that are never cut), on a tiny target of their own: nothing here knows T2."""
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from shadow.compare import EXACT
-from shadow.log import read_events
-from shadow.registry import OpSpec, Target
-from shadow.session import (
+from shadow._compare import EXACT
+from shadow._log import read_events
+from shadow._registry import OpSpec, Target
+from shadow._session import (
     SessionOptionError,
     SessionOptions,
     SessionUnavailableError,
     ShadowSession,
     options_from_env,
 )
-from shadow.terminal import (
+from shadow._terminal import (
     Table,
     Terminal,
     describe_os_error,
@@ -240,7 +240,7 @@ def test_start_failures_are_one_clear_line(
 def test_isolation_and_recording_are_passed_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shadow.session as session_module
+    import shadow._session as session_module
 
     seen: dict[str, Any] = {}
 

@@ -19,9 +19,9 @@ from runners.shadow_t2 import (
     start_shadow,
 )
 from runners.types import BaselineRule, GateThresholds, Measurement, ReplaySample, SearchSpace
-from shadow.dispatcher import Dispatcher
-from shadow.log import read_events
-from shadow.replay_core import replay_event
+from shadow._dispatcher import Dispatcher
+from shadow._log import read_events
+from shadow._replay_core import replay_event
 from t2_sidecar.errors import InvalidInputError
 from tests.conftest import load_backend
 from tests.core_strategies import measurement_sets, replay_samples, spaces

@@ -20,11 +20,11 @@ from runners.reference import PythonBackend
 from runners.search import run_search
 from runners.shadow_t2 import TARGET, ShadowOptions, make_target, start_shadow
 from runners.types import GateThresholds
-from shadow.cli import main as shadow_main
-from shadow.dispatcher import Dispatcher
-from shadow.log import read_events
-from shadow.registry import load_target
-from shadow.verify import run_verify
+from shadow._cli import main as shadow_main
+from shadow._dispatcher import Dispatcher
+from shadow._log import read_events
+from shadow._registry import load_target
+from shadow._verify import run_verify
 from tests.runner_helpers import fixture_names
 
 pytest.importorskip("runners.rust_backend")

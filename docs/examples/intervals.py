@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from shadow.codec import TypedCodec
-from shadow.compare import EXACT
-from shadow.fuzz import FuzzSpec
-from shadow.registry import OpSpec, Target
+from shadow._codec import TypedCodec
+from shadow._compare import EXACT
+from shadow._fuzz import FuzzSpec
+from shadow._registry import OpSpec, Target
 
 Interval = tuple[int, int]
 

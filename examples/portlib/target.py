@@ -4,7 +4,7 @@ Implementations: ``reference`` (the Python original), ``faithful`` (a port that 
 ``planted`` (the port with every planted divergence on). The default pair is
 ``("reference", "planted")``: the benchmark pair. Every op is compared exactly (the
 original's quirks are the contract). No strategy is written by hand: the fuzzer derives
-each op's from the reference function's type hints (:mod:`shadow.strategies`), as it would
+each op's from the reference function's type hints (:mod:`shadow._strategies`), as it would
 for any user's pair.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from examples.portlib import OPS, faithful, planted, reference
 from examples.portlib.model import Job, LatencySummary
-from shadow.codec import TypedCodec
-from shadow.compare import EXACT
-from shadow.registry import OpSpec, Target
+from shadow._codec import TypedCodec
+from shadow._compare import EXACT
+from shadow._registry import OpSpec, Target
 
 CODEC = TypedCodec([Job, LatencySummary])
 

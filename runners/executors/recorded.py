@@ -29,7 +29,7 @@ from runners.types import (
     RankingObjective,
     SearchSpace,
 )
-from shadow.terminal import describe_os_error
+from shadow._terminal import describe_os_error
 
 OLD_SCHEMA_RULE = BaselineRule(((0, "tile20"), (1800, "tile24")))
 _CONFIG_TAIL = re.compile(r"_v\d+_u\d+_l\d+$")
