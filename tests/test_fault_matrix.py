@@ -745,10 +745,9 @@ def test_async_close_counts_in_flight_and_queued_work_as_skipped(isolation: str)
     hang = d.wrap().hang
     for x in range(FAULT_FROM, FAULT_FROM + 10, 2):  # each would hang for 30 s
         hang(x)
-    t0 = time.perf_counter()
     summary = d.close(timeout_s=0.5)
-    assert time.perf_counter() - t0 < 20.0  # bounded by close's wait, not by the hang
     c = summary.by_op["hang"]
+    # Had close waited for the hangs, they would have ended as timeout divergences.
     assert c.calls == c.sampled == 5 and c.skipped == 5 and not c.divergences
 
 
@@ -791,14 +790,14 @@ def test_a_real_ctrl_c_during_a_sync_shadow_call_stops_the_caller(isolation: str
     assert proxy.fine(0) == [0, "fine"]  # the worker is up
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         proxy.hang(FAULT_FROM)
     timer.join()
-    assert time.perf_counter() - t0 < 20.0  # not the shadow's 30 s timeout
     assert proxy.negative_zero(FAULT_FROM + 2) is primary.last_value
     c = d.close(timeout_s=1.0).by_op
     assert c["negative_zero"].diverged == {"value_mismatch": 1}
+    # The interrupted call ended at the Ctrl-C, not at the shadow's 30 s timeout.
+    assert "shadow_timeout" not in c["hang"].diverged
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import distributed  # noqa: F401  (the `distributed` extra, installed by the setup: missing fails)
 import orjson
 import pytest
 
@@ -29,8 +30,6 @@ from shadow._cli import main
 from shadow._distributed import DaskCluster, DistributedError, map_tasks
 from shadow._fuzz import Finding, FuzzConfig, fuzz_target
 from shadow._fuzz_workers import REDIS_KEY_PREFIX, merge_findings, open_database
-
-pytest.importorskip("distributed")  # the `distributed` extra (installed by the dev setup)
 
 REDIS_SERVER = shutil.which("redis-server")
 

@@ -243,14 +243,16 @@ def test_diff_is_bounded_on_huge_values() -> None:
 
 
 def test_arrays_deepdiff_cannot_check_for_nan_still_compare() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     strings = np.array(["a", "b"])  # DeepDiff's NaN check raises on a string array
     assert compare_values([strings], [strings.copy()]).status != "diverged"
     assert compare_values([strings], [np.array(["a", "c"])]).status == "diverged"
 
 
 def test_a_type_change_names_foreign_types_in_full() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     v = compare_values({"ok": True}, {"ok": np.bool_(True)})  # both named "bool"
     sig = signature_of(
         "op", "value_mismatch", primary=Outcome(), shadow=Outcome(), diff=v.diff, error_attrs=()

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+import runners.rust_backend  # noqa: F401  (the Rust build: missing means failing, never skipped)
 from runners.executors.recorded import RecordedExecutor
 from runners.reference import PythonBackend
 from runners.search import run_search
@@ -26,8 +27,6 @@ from shadow._log import read_events
 from shadow._registry import load_target
 from shadow._verify import run_verify
 from tests.runner_helpers import fixture_names
-
-pytest.importorskip("runners.rust_backend")
 
 FAULTY = "tests.shadow_faulty_t2:TARGET"
 
