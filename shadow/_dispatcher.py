@@ -21,14 +21,12 @@ through :class:`shadow._judge.Judge`, the rule shared with fuzz, gate, replay an
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import pickle
 import random
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +49,7 @@ from shadow._log import EventLog
 from shadow._outcome import Outcome
 from shadow._recording import Recorder
 from shadow._registry import OpSpec, Target
+from shadow._warn_once import WarnOnce
 
 MODES: tuple[str, ...] = ("off", "sync", "async", "strict")
 P = TypeVar("P")
@@ -188,7 +187,7 @@ class Dispatcher(Generic[P]):
         self.log: EventLog | None = EventLog(log) if not isinstance(log, EventLog | None) else log
         self._closed = False
         self._summary: RunCounters | None = None
-        self._warned: set[str] = set()
+        self._warn_once = WarnOnce("the shadow machinery")
         self._states = {name: _OpState(spec, self.primary) for name, spec in target.ops.items()}
         self.recorder: Recorder | None = None
         if record is not None:
@@ -698,17 +697,7 @@ class Dispatcher(Generic[P]):
         if counters is not None:
             with counters.lock:
                 counters.errors += 1
-        key = f"{where}:{type(exc).__name__}"
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        with contextlib.suppress(BaseException):
-            warnings.warn(
-                f"shadow: {where} failed ({type(exc).__name__}: {exc}); the primary's result is "
-                "unaffected, further failures of this kind are only counted",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        self._warn_once(where, exc)
 
 
 def _pickles_to(value: Any, payload: bytes | None) -> bool:

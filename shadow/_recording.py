@@ -23,7 +23,6 @@ runs, so a primary that mutates its input cannot change what was recorded.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -31,7 +30,6 @@ import os
 import random
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,6 +41,7 @@ from shadow._events import Implementation, attach_input, encode_call, utc_timest
 from shadow._log import BLOB_THRESHOLD, EventLog, load_input
 from shadow._outcome import ErrorInfo
 from shadow._registry import Target
+from shadow._warn_once import WarnOnce
 
 __all__ = [
     "CALL_EVENT",
@@ -143,7 +142,7 @@ class Recorder:
         self._tallies: dict[str, _Tally] = {name: _Tally() for name in target.ops}
         self._impl_json = {"name": implementation.name, "version": implementation.version}
         self._closed = False
-        self._warned: set[str] = set()
+        self._warn_once = WarnOnce("recording")
 
     # ------------------------------------------------------------------ wrapping
 
@@ -318,17 +317,7 @@ class Recorder:
 
     def _failed(self, where: str, exc: BaseException) -> None:
         """Warn once per kind of failure; counted by the caller. Never raises."""
-        key = f"{where}:{type(exc).__name__}"
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        with contextlib.suppress(BaseException):
-            warnings.warn(
-                f"shadow: recording failed at {where} ({type(exc).__name__}: {exc}); the "
-                "primary's result is unaffected, further failures of this kind are only counted",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        self._warn_once(where, exc, stacklevel=4)
 
 
 def load_value(event: Mapping[str, Any], log_path: str | os.PathLike[str]) -> JSON:

@@ -257,7 +257,7 @@ def test_a_type_change_names_foreign_types_in_full() -> None:
     sig = signature_of(
         "op", "value_mismatch", primary=Outcome(), shadow=Outcome(), diff=v.diff, error_attrs=()
     )
-    assert sig.parts == ("root['ok']:type:bool>numpy.bool",)
+    assert sig.parts == ("root[*]:type:bool>numpy.bool",)  # keys collapse, like indices
 
 
 # ---------------------------------------------------------------------- isolation

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
@@ -89,3 +91,43 @@ def target_or_none(args: argparse.Namespace, console: Console, command: str) -> 
     except ValueError as exc:
         console.print(f"shadow {command}: {exc}", highlight=False, markup=False)
         return None
+
+
+def add_isolation_options(
+    p: argparse.ArgumentParser,
+    *,
+    default: str = "process",
+    timeout_s: float = 10.0,
+    seconds: Callable[[str], float] = float,
+) -> None:
+    """``--isolation`` and ``--timeout``: the same words and defaults in every command that
+    runs the shadow (fuzz, gate, verify)."""
+    p.add_argument(
+        "--isolation",
+        choices=("process", "thread"),
+        default=default,
+        help=f"where the shadow runs (default {default}; in a process, a crash or a hang "
+        "is a finding, not the end of the run)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds,
+        default=timeout_s,
+        metavar="S",
+        help=f"time limit of one shadow call (default {timeout_s:g} s)",
+    )
+
+
+def add_report_options(p: argparse.ArgumentParser, *, junit: Path, summary: Path) -> None:
+    """``--junit`` and ``--summary``: where a command that exits like the gate writes its
+    reports."""
+    p.add_argument(
+        "--junit", type=Path, default=junit, metavar="PATH", help=f"JUnit XML (default {junit})"
+    )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        default=summary,
+        metavar="PATH",
+        help=f"Markdown summary (default {summary})",
+    )

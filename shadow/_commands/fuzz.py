@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from shadow._commands._common import (
+    add_isolation_options,
     add_target_options,
     chosen_ops,
     description,
@@ -76,19 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=None, help="search seed (default: random, printed and logged)"
     )
-    p.add_argument(
-        "--isolation",
-        choices=("process", "thread"),
-        default="process",
-        help="where the shadow runs: process (default; a crash or hang is a finding) or thread",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="per-example limit for the shadow (default 10 s)",
-    )
+    add_isolation_options(p)
     p.add_argument(
         "--log",
         type=Path,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from shadow._commands._common import (
+    add_isolation_options,
+    add_report_options,
     add_target_options,
     chosen_ops,
     description,
@@ -67,33 +69,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the fuzz search (default 0: reproducible)"
     )
-    p.add_argument(
-        "--isolation",
-        choices=("process", "thread"),
-        default="process",
-        help="where the shadow runs (default process: a crash or hang is a finding)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="per-example limit for the shadow (default 10 s)",
-    )
-    p.add_argument(
-        "--junit",
-        type=Path,
-        default=DEFAULT_JUNIT,
-        metavar="PATH",
-        help=f"JUnit XML (default {DEFAULT_JUNIT})",
-    )
-    p.add_argument(
-        "--summary",
-        type=Path,
-        default=DEFAULT_SUMMARY,
-        metavar="PATH",
-        help=f"Markdown summary (default {DEFAULT_SUMMARY})",
-    )
+    add_isolation_options(p)
+    add_report_options(p, junit=DEFAULT_JUNIT, summary=DEFAULT_SUMMARY)
     p.add_argument(
         "--log",
         type=Path,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shadow._commands._common import add_isolation_options, add_report_options
 from shadow._terminal import make_console
 
 DEFAULT_SUMMARY = Path("reports/verify.md")
@@ -92,19 +93,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="address of a Dask scheduler to run on (default: local processes); the "
         "recordings and the log must be on a filesystem the workers share",
     )
-    p.add_argument(
-        "--isolation",
-        choices=("process", "thread"),
-        default="process",
-        help="where the shadow runs (default process: a crash or a hang is a finding)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"time limit of one shadow call (default {DEFAULT_TIMEOUT_S:g})",
-    )
+    add_isolation_options(p, timeout_s=DEFAULT_TIMEOUT_S, seconds=_seconds)
     p.add_argument(
         "--log",
         type=Path,
@@ -112,20 +101,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"event log the divergences are appended to (default {DEFAULT_LOG})",
     )
-    p.add_argument(
-        "--junit",
-        type=Path,
-        default=DEFAULT_JUNIT,
-        metavar="PATH",
-        help=f"JUnit XML (default {DEFAULT_JUNIT})",
-    )
-    p.add_argument(
-        "--summary",
-        type=Path,
-        default=DEFAULT_SUMMARY,
-        metavar="PATH",
-        help=f"Markdown summary (default {DEFAULT_SUMMARY})",
-    )
+    add_report_options(p, junit=DEFAULT_JUNIT, summary=DEFAULT_SUMMARY)
     return p
 
 
