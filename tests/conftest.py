@@ -90,3 +90,21 @@ def open_opencl(kernel_source_text: str | None = None) -> Any:
         if os.environ.get("CI"):
             pytest.fail(f"no usable OpenCL device under CI: {exc}")
         pytest.skip(f"no OpenCL device: {exc}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying how the real-browser tests of the review page ended, so a CI log shows
+    they ran (``-q`` lists no passed test by name, and under CI they must not skip)."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") in (
+                "call",
+                "setup",
+            ) and "test_review_browser.py" in (getattr(report, "nodeid", "") or ""):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts[outcome] = counts.get(outcome, 0) + 1
+    if counts:
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        terminalreporter.write_line(f"review page in a real browser: {summary}")
