@@ -400,18 +400,6 @@ _PRESENT: Final[dict[str, str]] = {
     "anchors": "x_call IS NOT NULL",
 }
 
-#: Sets counted in one grouping set: the status of every line with the sets about rare rows,
-#: whose keys are NULL on almost every line.  Each grouping set costs a pass of every row
-#: through its own hash table; these few (file, status) groups and the rare rows' groups are
-#: told apart again by re-grouping the small result (every aggregate merges).
-_BUNDLES: Final[tuple[tuple[str, ...], ...]] = (
-    ("status", "problems", "lines", "blob", "anchors"),
-    ("detail",),
-    ("timeline",),
-    ("minutes",),
-    ("durations",),
-)
-
 # The sets the main pass counts: all but the anchors, which only a blank-line search needs.
 _MAIN_SETS: tuple[str, ...] = tuple(name for name in SET_NAMES if name != "anchors")
 
@@ -541,31 +529,27 @@ def aggregate_sql(
     in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
     keys = _set_keys(raw_messages)
     chosen = [(g, name, cols, aggs) for g, (name, cols, aggs) in enumerate(SETS) if name in sets]
-    bundles = [[c for c in chosen if c[1] in bundle] for bundle in _BUNDLES]
-    bundles = [b for b in bundles if b]
-    bundle_cols = [[col for _, _, cols, _ in b for col in cols] for b in bundles]
-    grouped = [col for cols in bundle_cols for col in cols]
+    grouped = [c for _, _, cols, _ in chosen for c in cols]
     # GROUPING(...) has a bit per listed column, the first one highest, set when the
-    # row's grouping set does not group by that column: one distinct value per bundle.
-    ids = [
-        sum(1 << (len(grouped) - 1 - i) for i, c in enumerate(grouped) if c not in cols)
-        for cols in bundle_cols
+    # row's grouping set does not group by that column: one distinct value per set.
+    ids = {
+        g: sum(1 << (len(grouped) - 1 - i) for i, c in enumerate(grouped) if c not in cols)
+        for g, _, cols, _ in chosen
+    }
+    which = " ".join(f"WHEN {ids[g]} THEN {g}" for g, _, _, _ in chosen)
+    kept = " OR ".join(f"(gid = {ids[g]} AND {_PRESENT[name]})" for g, name, _, _ in chosen)
+    columns = [
+        c if c in grouped else f"NULL::{_KEY_TYPES.get(c, 'VARCHAR')} AS {c}" for c in KEY_COLUMNS
     ]
-    parts = []
-    for bundle, gid in zip(bundles, ids, strict=True):
-        for g, name, cols, aggs in bundle:
-            columns = [
-                c if c in cols else f"NULL::{_KEY_TYPES.get(c, 'VARCHAR')} AS {c}"
-                for c in KEY_COLUMNS
-            ]
-            values = [
-                f"{merge} AS {col}" if col == "n" or col in aggs else f"NULL::{kind} AS {col}"
-                for col, _, merge, kind in _AGGREGATES
-            ]
-            parts.append(
-                f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} FROM agg "
-                f"WHERE gid = {gid} AND {_PRESENT[name]} GROUP BY {', '.join(cols)}"
-            )
+    values = []
+    for col, _, _, kind in _AGGREGATES:
+        users = [str(g) for g, _, _, aggs in chosen if col == "n" or col in aggs]
+        if col == "n":
+            values.append("n")
+        elif users:
+            values.append(f"CASE WHEN g IN ({', '.join(users)}) THEN {col} END AS {col}")
+        else:
+            values.append(f"NULL::{kind} AS {col}")
     computed = ", ".join(f"{_AGGREGATE_EXPR[col]} AS {col}" for col, _, _, _ in _AGGREGATES)
     anchor = (
         ", is_div AND EXISTS (SELECT 1 FROM shadow_anchors a "
@@ -573,7 +557,7 @@ def aggregate_sql(
         if "anchors" in sets
         else ""
     )
-    group_sets = ", ".join("(" + ", ".join(cols) + ")" for cols in bundle_cols)
+    group_sets = ", ".join("(" + ", ".join(cols) + ")" for _, _, cols, _ in chosen)
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
     WITH agg AS (
@@ -605,7 +589,8 @@ def aggregate_sql(
       )
       GROUP BY GROUPING SETS ({group_sets})
     )
-    {" UNION ALL ".join(parts)}
+    SELECT g, {", ".join(columns)}, {", ".join(values)}
+    FROM (SELECT CASE gid {which} END AS g, * FROM agg WHERE {kept})
     """
 
 
