@@ -342,7 +342,8 @@ SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
 )
 SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
-#: Aggregate columns: how each is computed, and how two partial results merge.
+#: Aggregate columns: how each is computed, how the rows of one key merge (every reader of
+#: the table merges them so: the lane's rows are appended to the main pass's), and its type.
 _AGGREGATES: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("n", "count(*)::BIGINT", "sum(n)::BIGINT", "BIGINT"),
     ("ts_min", "min(ts_us)", "min(ts_min)", "BIGINT"),
@@ -509,7 +510,7 @@ def aggregate_sql(
     """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
 
     Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
-    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).
+    lines are aggregated the same way and their rows appended (readers re-aggregate by key).
 
     The sets are the ``GROUPING SETS`` of one aggregation: each row's keys for every set
     are computed once, in one projection, and DuckDB feeds each set's hash table from it.
@@ -591,17 +592,4 @@ def aggregate_sql(
     )
     SELECT g, {", ".join(columns)}, {", ".join(values)}
     FROM (SELECT CASE gid {which} END AS g, * FROM agg WHERE {kept})
-    """
-
-
-def merge_sql(table: str, parts: Sequence[str]) -> str:
-    """Re-group aggregation tables (main lines + the lane's lines) into one."""
-    union = " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts)
-    keys = ", ".join(("g", *KEY_COLUMNS))
-    values = ", ".join(f"{merge} AS {col}" for col, _, merge, _ in _AGGREGATES)
-    return f"""
-    CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT {keys}, {values}
-    FROM ({union})
-    GROUP BY {keys}
     """
