@@ -131,3 +131,24 @@ def test_replay_errors_exit_2(
     with pytest.raises(SystemExit) as exc:
         main(["replay", str(shadow_log)])  # --call is required
     assert exc.value.code == 2
+
+
+def test_replay_isolation_kinds_match_the_writer() -> None:
+    """The review imports ``shadow._events`` only for the kinds that need an isolation
+    option; every divergence kind the writer knows must agree with its rule."""
+    import typing
+
+    from shadow._events import replay_isolation
+    from shadow._outcome import FaultKind
+    from shadow._review.reproducer import ISOLATED_KINDS
+
+    kinds = {
+        "value_mismatch",
+        "error_mismatch",
+        "primary_error_only",
+        "shadow_error_only",
+        "shadow_error",
+        "mutated_input",
+        *typing.get_args(FaultKind),
+    }
+    assert {k for k in kinds if replay_isolation(k)} == ISOLATED_KINDS

@@ -440,7 +440,9 @@ class _Reviewer:
         )
         if side is not None:
             self.con.execute(sql.aggregate_sql("shadow_side", side))
-            self.con.execute(sql.merge_sql("shadow_agg", ["shadow_main", "shadow_side"]))
+            # Appended, not re-grouped: every reader of shadow_agg sums (or takes the
+            # min/max/bit_or of) the rows of a key, so a key twice counts the same.
+            self.con.execute("INSERT INTO shadow_main SELECT * FROM shadow_side")
             summaries += [
                 (f, ln, line.encode("utf-8"))
                 for f, ln, line in self.q(
@@ -448,8 +450,7 @@ class _Reviewer:
                     "AND l_kind = 'run_summary'"
                 )
             ]
-        else:
-            self.con.execute("ALTER TABLE shadow_main RENAME TO shadow_agg")
+        self.con.execute("ALTER TABLE shadow_main RENAME TO shadow_agg")
         self._store_summaries(summaries)
 
     def _blank_lines(self, log: PreparedLog, rows: int) -> list[int]:

@@ -19,6 +19,9 @@ import orjson
 from shadow._review.model import Reproducer
 
 SAMPLE_DIFF_ENTRIES: Final = 10
+#: The divergence kinds whose replay needs an isolation option (``shadow._events``'s
+#: ``replay_isolation`` adds nothing for any other kind; a test holds them equal).
+ISOLATED_KINDS: Final = frozenset({"shadow_crash"})
 _OPTIONS: Final = orjson.OPT_NON_STR_KEYS
 
 
@@ -28,12 +31,16 @@ def replay_command(log_path: Path | str, call_id: str, target: Any = None, kind:
     chooses what replay imports, so the reader sees what would be imported), and process
     isolation when the shadow crashed on that call."""
     from shadow._config import configured_target
-    from shadow._events import replay_isolation
 
     extra = ""
     if isinstance(target, str) and "\x00" not in target and target != configured_target():
         extra = f" --target {shlex.quote(target)}"
-    extra += replay_isolation(kind)
+    if kind in ISOLATED_KINDS:
+        # Imported only here: shadow._events brings the comparison engine (a third of a
+        # second of imports) that a review otherwise never needs.
+        from shadow._events import replay_isolation
+
+        extra += replay_isolation(kind)
     return f"shadow replay {shlex.quote(str(log_path))} --call {shlex.quote(call_id)}{extra}"
 
 

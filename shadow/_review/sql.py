@@ -320,8 +320,8 @@ def json_classified_sql(source: str) -> str:
 
 
 #: The sets of the review aggregation: name -> key columns, and the aggregates each needs
-#: (``n`` is always counted).  Each set is its own ``GROUP BY`` over one scan of the lines,
-#: restricted to the rows it is about, into one table of rows told apart by ``g``.
+#: (``n`` is always counted).  The sets are the ``GROUPING SETS`` of one aggregation over one
+#: scan of the lines, each about its own rows, into one table of rows told apart by ``g``.
 SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
     ("status", ("st", "s_f"), ()),
     ("problems", ("p_ts", "p_sev", "p_pd", "p_sd"), ()),
@@ -342,7 +342,8 @@ SETS: Final[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = (
 )
 SET_NAMES: Final[tuple[str, ...]] = tuple(name for name, _, _ in SETS)
 KEY_COLUMNS: Final[tuple[str, ...]] = tuple(c for _, cols, _ in SETS for c in cols)
-#: Aggregate columns: how each is computed, and how two partial results merge.
+#: Aggregate columns: how each is computed, how the rows of one key merge (every reader of
+#: the table merges them so: the lane's rows are appended to the main pass's), and its type.
 _AGGREGATES: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("n", "count(*)::BIGINT", "sum(n)::BIGINT", "BIGINT"),
     ("ts_min", "min(ts_us)", "min(ts_min)", "BIGINT"),
@@ -385,21 +386,20 @@ _KEY_TYPES: Final[dict[str, str]] = {
 }
 
 
-def _set_select(g: int, keys: tuple[str, ...], aggs: tuple[str, ...], rows: str) -> str:
-    """One set's ``GROUP BY`` over ``rows`` (which has the key columns), in the wide layout."""
-    columns = [
-        (col if col in keys else f"NULL::{_KEY_TYPES.get(col, 'VARCHAR')}") + f" AS {col}"
-        for col in KEY_COLUMNS
-    ]
-    values = [
-        (expr if col == "n" or col in aggs else f"NULL::{kind}") + f" AS {col}"
-        for col, expr, _, kind in _AGGREGATES
-    ]
-    return (
-        f"SELECT {g} AS g, {', '.join(columns)}, {', '.join(values)} "
-        f"FROM ({rows}) GROUP BY {', '.join(keys)}"
-    )
-
+#: When a ``GROUPING SETS`` row belongs to its set: every set's keys are computed on every
+#: row, NULL on the rows the set is not about, and those rows make one group of NULL keys
+#: (the condition says which), dropped.  A kept group always has this key non-NULL.
+_PRESENT: Final[dict[str, str]] = {
+    "status": "true",
+    "problems": "coalesce(p_ts, p_sev, p_pd, p_sd) IS NOT NULL",
+    "detail": "a_sig IS NOT NULL",
+    "timeline": "c_sec IS NOT NULL",
+    "minutes": "m_min IS NOT NULL",
+    "durations": "d_op IS NOT NULL",
+    "lines": "l_kind IS NOT NULL",
+    "blob": "r_sig IS NOT NULL",
+    "anchors": "x_call IS NOT NULL",
+}
 
 # The sets the main pass counts: all but the anchors, which only a blank-line search needs.
 _MAIN_SETS: tuple[str, ...] = tuple(name for name in SET_NAMES if name != "anchors")
@@ -416,27 +416,10 @@ def message_key_sql(primary: str, shadow: str) -> str:
     )
 
 
-def aggregate_sql(
-    table: str,
-    classified: str,
-    sets: Sequence[str] = _MAIN_SETS,
-    *,
-    raw_messages: bool = True,
-) -> str:
-    """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
-
-    Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
-    lines are aggregated the same way and merged by re-grouping (:func:`merge_sql`).  Sets
-    about divergences read a CTE of the divergence rows only, and each set computes its own
-    keys, so a row costs what the sets it feeds need.
-
-    The ``detail`` set is one row per combination of group, severity, op, kind, source,
-    implementations and message, from which the caller derives both the groups and their
-    messages.  With ``raw_messages`` it keeps the two summaries as they are and leaves the
-    masking of digits to the caller, on the few distinct rows (cheap when a log repeats
-    its summaries); else it masks them on every line (:func:`message_key_sql`), which
-    bounds the set when every call's summary differs.
-    """
+def _set_keys(raw_messages: bool) -> dict[str, str]:
+    """The key columns of each set, computed on every row (NULL where the set does not
+    count it; see :data:`_PRESENT`).  A key whose set is marked by another key's NULL is
+    left as it is: its values then only split the dropped group."""
     known_events = " ".join(
         f"WHEN {quote(e)} THEN {quote('event:' + e)}" for e in sorted(KNOWN_EVENTS)
     )
@@ -448,106 +431,165 @@ def aggregate_sql(
         "OR (v_primary_duration_s IS NOT NULL AND pd IS NULL)"
     )
     problem_sd = problem_pd.replace("primary", "shadow").replace("pd IS NULL", "sd IS NULL")
+    problem = (
+        f"is_div AND (ts_us IS NULL OR NOT ({in_range}) OR v_severity IS NULL "
+        f"OR v_severity NOT IN ({known_sev}) OR {problem_pd} OR {problem_sd})"
+    )
     if raw_messages:
         messages = "v_primary_summary AS b_psum, v_shadow_summary AS b_ssum, NULL::UBIGINT AS b_key"
     else:
         key = message_key_sql("v_primary_summary", "v_shadow_summary")
-        messages = f"NULL::VARCHAR AS b_psum, NULL::VARCHAR AS b_ssum, {key} AS b_key"
-    bodies = {
+        messages = (
+            f"NULL::VARCHAR AS b_psum, NULL::VARCHAR AS b_ssum, "
+            f"CASE WHEN is_div THEN {key} END AS b_key"
+        )
+    return {
         "status": f"""
-            SELECT f AS s_f, CASE WHEN status = 'event'
-                                  THEN CASE v_event {known_events} ELSE 'unknown_event' END
-                                  ELSE status END AS st
-            FROM b""",
+            CASE WHEN status = 'event' THEN CASE v_event {known_events} ELSE 'unknown_event' END
+                 ELSE status END AS st,
+            f AS s_f""",
         "problems": f"""
-            SELECT CASE WHEN v_ts_text IS NULL THEN 'missing'
-                        WHEN ts_us IS NULL THEN 'unparsable'
-                        WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
-                   END AS p_ts,
-                   CASE WHEN v_severity IS NULL THEN 'missing or not a string'
-                        WHEN v_severity NOT IN ({known_sev}) THEN 'unknown value (ranks below info)'
-                   END AS p_sev,
-                   CASE WHEN v_primary_duration_s IS NULL THEN 'not a number'
-                        WHEN pd IS NULL THEN 'not a finite non-negative number' END AS p_pd_raw,
-                   CASE WHEN v_shadow_duration_s IS NULL THEN 'not a number'
-                        WHEN sd IS NULL THEN 'not a finite non-negative number' END AS p_sd_raw,
-                   CASE WHEN {problem_pd} THEN p_pd_raw END AS p_pd,
-                   CASE WHEN {problem_sd} THEN p_sd_raw END AS p_sd
-            FROM d
-            WHERE ts_us IS NULL OR NOT ({in_range}) OR v_severity IS NULL
-               OR v_severity NOT IN ({known_sev}) OR {problem_pd} OR {problem_sd}""",
+            CASE WHEN {problem} THEN
+              CASE WHEN v_ts_text IS NULL THEN 'missing'
+                   WHEN ts_us IS NULL THEN 'unparsable'
+                   WHEN NOT ({in_range}) THEN 'outside 1970-2199 (left out of the timeline)'
+              END END AS p_ts,
+            CASE WHEN {problem} THEN
+              CASE WHEN v_severity IS NULL THEN 'missing or not a string'
+                   WHEN v_severity NOT IN ({known_sev}) THEN 'unknown value (ranks below info)'
+              END END AS p_sev,
+            CASE WHEN is_div AND ({problem_pd}) THEN
+              CASE WHEN v_primary_duration_s IS NULL THEN 'not a number'
+                   WHEN pd IS NULL THEN 'not a finite non-negative number' END END AS p_pd,
+            CASE WHEN is_div AND ({problem_sd}) THEN
+              CASE WHEN v_shadow_duration_s IS NULL THEN 'not a number'
+                   WHEN sd IS NULL THEN 'not a finite non-negative number' END END AS p_sd""",
         "detail": f"""
-            SELECT v_signature AS a_sig, coalesce(v_severity, 'unknown') AS a_sev, v_op AS a_op,
-                   v_kind AS a_kind, coalesce(v_source, 'runtime') AS a_src,
-                   v_primary_name AS a_pn, v_primary_version AS a_pv,
-                   v_shadow_name AS a_sn, v_shadow_version AS a_sv, {messages}, ts_us,
-                   CASE WHEN v_input_size IS NOT NULL OR v_input_ref IS NULL THEN
-                       (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
-                       + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
-                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
-            FROM d""",
-        "timeline": f"""
-            SELECT ts_us // 1000000 AS c_sec, v_op AS c_op FROM d WHERE {in_range}""",
-        "minutes": f"""
-            SELECT ts_us // 60000000 AS m_min, v_op AS m_op,
-                   1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER AS mask
-            FROM d WHERE {in_range}""",
+            CASE WHEN is_div THEN v_signature END AS a_sig,
+            coalesce(v_severity, 'unknown') AS a_sev, v_op AS a_op, v_kind AS a_kind,
+            coalesce(v_source, 'runtime') AS a_src, v_primary_name AS a_pn,
+            v_primary_version AS a_pv, v_shadow_name AS a_sn, v_shadow_version AS a_sv,
+            {messages}""",
+        "timeline": f"CASE WHEN {in_range} THEN ts_us // 1000000 END AS c_sec, v_op AS c_op",
+        "minutes": f"CASE WHEN {in_range} THEN ts_us // 60000000 END AS m_min, v_op AS m_op",
         "durations": f"""
-            SELECT v_op AS d_op,
-                   CASE WHEN pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
-                        WHEN pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
-                   CASE WHEN sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
-                        WHEN sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb
-            FROM d WHERE pd IS NOT NULL OR sd IS NOT NULL""",
+            CASE WHEN pd IS NOT NULL OR sd IS NOT NULL THEN v_op END AS d_op,
+            CASE WHEN pd > 0 THEN CAST(round(ln(pd) * {k}) AS INTEGER)
+                 WHEN pd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_pb,
+            CASE WHEN sd > 0 THEN CAST(round(ln(sd) * {k}) AS INTEGER)
+                 WHEN sd = 0 THEN {ZERO_DURATION_BUCKET} END AS d_sb""",
         "lines": """
-            SELECT status AS l_kind, f AS l_f, line_no AS l_ln, line AS l_line FROM b
-            WHERE status IN ('python', 'verify')
-            UNION ALL
-            SELECT 'run_summary', f, line_no, line FROM b
-            WHERE status = 'event' AND v_event = 'run_summary'""",
-        "blob": f"""
-            SELECT v_signature AS r_sig, f AS r_f, v_input_ref AS r_ref,
-                   (f::BIGINT << {FILE_SHIFT}) + line_no AS first
-            FROM d WHERE v_input_size IS NULL AND v_input_ref IS NOT NULL""",
-        # The row ordinals of the lines the caller noted (table shadow_anchors: f, call_id).
-        "anchors": f"""
-            SELECT d.f AS x_f, d.v_call_id AS x_call,
-                   (d.f::BIGINT << {FILE_SHIFT}) + d.line_no AS first
-            FROM d SEMI JOIN shadow_anchors a ON d.f = a.f AND d.v_call_id = a.call_id""",
+            CASE WHEN status IN ('python', 'verify') THEN status
+                 WHEN status = 'event' AND v_event = 'run_summary' THEN 'run_summary'
+            END AS l_kind,
+            CASE WHEN l_kind IS NOT NULL THEN f END AS l_f,
+            CASE WHEN l_kind IS NOT NULL THEN line_no END AS l_ln,
+            CASE WHEN l_kind IS NOT NULL THEN line END AS l_line""",
+        "blob": """
+            CASE WHEN is_div AND v_input_size IS NULL AND v_input_ref IS NOT NULL
+                 THEN v_signature END AS r_sig,
+            f AS r_f,
+            CASE WHEN r_sig IS NOT NULL THEN v_input_ref END AS r_ref""",
+        "anchors": """
+            CASE WHEN is_anchor THEN v_call_id END AS x_call,
+            CASE WHEN is_anchor THEN f END AS x_f""",
     }
-    selects = [
-        _set_select(g, keys, aggs, bodies[name])
-        for g, (name, keys, aggs) in enumerate(SETS)
-        if name in sets
-    ]
-    return f"""
-    CREATE OR REPLACE TEMP TABLE {table} AS
-    WITH b AS (
-      SELECT *,
-        CASE WHEN status = 'event' AND v_event = 'divergence' AND isfinite(v_ts)
-             THEN epoch_us(v_ts) END AS ts_us
-      FROM ({classified})
-    ),
-    d AS (
-      SELECT *,
-        CASE WHEN isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
-             THEN v_primary_duration_s END AS pd,
-        CASE WHEN isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
-             THEN v_shadow_duration_s END AS sd
-      FROM b WHERE status = 'event' AND v_event = 'divergence'
-    )
-    {" UNION ALL ".join(selects)}
+
+
+#: Each aggregate over the rows of a group (the set's own rows: see :data:`_PRESENT`).
+_AGGREGATE_EXPR: Final[dict[str, str]] = {col: expr for col, expr, _, _ in _AGGREGATES}
+
+
+def aggregate_sql(
+    table: str,
+    classified: str,
+    sets: Sequence[str] = _MAIN_SETS,
+    *,
+    raw_messages: bool = True,
+) -> str:
+    """One pass over the classified lines into a small table of set rows (see :data:`SETS`).
+
+    Every aggregate is a native, mergeable ``count``/``min``/``max``/``bit_or``, so the lane's
+    lines are aggregated the same way and their rows appended (readers re-aggregate by key).
+
+    The sets are the ``GROUPING SETS`` of one aggregation: each row's keys for every set
+    are computed once, in one projection, and DuckDB feeds each set's hash table from it.
+    That is much cheaper than a ``UNION ALL`` of one ``GROUP BY`` per set (each its own
+    projection and filter over a shared scan).  A set's key is NULL on the rows it is not
+    about, so those rows fall into one dropped group (:data:`_PRESENT`); the aggregates a
+    set does not use are computed for every set and NULLed in the result, which costs
+    less than it would save to avoid.
+
+    The ``detail`` set is one row per combination of group, severity, op, kind, source,
+    implementations and message, from which the caller derives both the groups and their
+    messages.  With ``raw_messages`` it keeps the two summaries as they are and leaves the
+    masking of digits to the caller, on the few distinct rows (cheap when a log repeats
+    its summaries); else it masks them on every line (:func:`message_key_sql`), which
+    bounds the set when every call's summary differs.
     """
-
-
-def merge_sql(table: str, parts: Sequence[str]) -> str:
-    """Re-group aggregation tables (main lines + the lane's lines) into one."""
-    union = " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts)
-    keys = ", ".join(("g", *KEY_COLUMNS))
-    values = ", ".join(f"{merge} AS {col}" for col, _, merge, _ in _AGGREGATES)
+    in_range = f"ts_us >= {TIMELINE_MIN_US} AND ts_us < {TIMELINE_END_US}"
+    keys = _set_keys(raw_messages)
+    chosen = [(g, name, cols, aggs) for g, (name, cols, aggs) in enumerate(SETS) if name in sets]
+    grouped = [c for _, _, cols, _ in chosen for c in cols]
+    # GROUPING(...) has a bit per listed column, the first one highest, set when the
+    # row's grouping set does not group by that column: one distinct value per set.
+    ids = {
+        g: sum(1 << (len(grouped) - 1 - i) for i, c in enumerate(grouped) if c not in cols)
+        for g, _, cols, _ in chosen
+    }
+    which = " ".join(f"WHEN {ids[g]} THEN {g}" for g, _, _, _ in chosen)
+    kept = " OR ".join(f"(gid = {ids[g]} AND {_PRESENT[name]})" for g, name, _, _ in chosen)
+    columns = [
+        c if c in grouped else f"NULL::{_KEY_TYPES.get(c, 'VARCHAR')} AS {c}" for c in KEY_COLUMNS
+    ]
+    values = []
+    for col, _, _, kind in _AGGREGATES:
+        users = [str(g) for g, _, _, aggs in chosen if col == "n" or col in aggs]
+        if col == "n":
+            values.append("n")
+        elif users:
+            values.append(f"CASE WHEN g IN ({', '.join(users)}) THEN {col} END AS {col}")
+        else:
+            values.append(f"NULL::{kind} AS {col}")
+    computed = ", ".join(f"{_AGGREGATE_EXPR[col]} AS {col}" for col, _, _, _ in _AGGREGATES)
+    anchor = (
+        ", is_div AND EXISTS (SELECT 1 FROM shadow_anchors a "
+        "WHERE a.f = b.f AND a.call_id = b.v_call_id) AS is_anchor"
+        if "anchors" in sets
+        else ""
+    )
+    group_sets = ", ".join("(" + ", ".join(cols) + ")" for _, _, cols, _ in chosen)
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT {keys}, {values}
-    FROM ({union})
-    GROUP BY {keys}
+    WITH agg AS (
+      SELECT GROUPING({", ".join(grouped)}) AS gid, {", ".join(grouped)}, {computed}
+      FROM (
+        SELECT {", ".join(keys[name] for _, name, _, _ in chosen)},
+               ts_us,
+               CASE WHEN is_div AND (v_input_size IS NOT NULL OR v_input_ref IS NULL) THEN
+                   (coalesce(v_input_size, {NO_INPUT})::HUGEINT << {SIZE_SHIFT})
+                   + (f::HUGEINT << {FILE_SHIFT}) + line_no END AS best,
+               (f::BIGINT << {FILE_SHIFT}) + line_no AS first,
+               CASE WHEN {in_range} THEN 1::UBIGINT << ((ts_us // 1000000) % 60)::INTEGER
+               END AS mask
+        FROM (
+          SELECT *,
+            CASE WHEN is_div AND isfinite(v_primary_duration_s) AND v_primary_duration_s >= 0
+                 THEN v_primary_duration_s END AS pd,
+            CASE WHEN is_div AND isfinite(v_shadow_duration_s) AND v_shadow_duration_s >= 0
+                 THEN v_shadow_duration_s END AS sd
+            {anchor}
+          FROM (
+            SELECT *, CASE WHEN is_div AND isfinite(v_ts) THEN epoch_us(v_ts) END AS ts_us
+            FROM (
+              SELECT *, coalesce(status = 'event' AND v_event = 'divergence', false) AS is_div
+              FROM ({classified})
+            )
+          ) b
+        )
+      )
+      GROUP BY GROUPING SETS ({group_sets})
+    )
+    SELECT g, {", ".join(columns)}, {", ".join(values)}
+    FROM (SELECT CASE gid {which} END AS g, * FROM agg WHERE {kept})
     """
