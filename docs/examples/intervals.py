@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from shadow._codec import TypedCodec
-from shadow._compare import EXACT
-from shadow._fuzz import FuzzSpec
-from shadow._registry import OpSpec, Target
+from shadow import EXACT, FuzzSpec, OpSpec, Target, TypedCodec
 
 Interval = tuple[int, int]
 

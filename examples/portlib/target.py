@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from examples.portlib import OPS, faithful, planted, reference
 from examples.portlib.model import Job, LatencySummary
-from shadow._codec import TypedCodec
-from shadow._compare import EXACT
-from shadow._registry import OpSpec, Target
+from shadow import EXACT, OpSpec, Target, TypedCodec
 
 CODEC = TypedCodec([Job, LatencySummary])
 
