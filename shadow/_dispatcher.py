@@ -42,7 +42,7 @@ from shadow._isolation.thread import (
     INTERRUPTS,
     ShadowUnavailable,
     ThreadIsolation,
-    call_captured,
+    forget_frames,
 )
 from shadow._judge import Judge, Judgement, is_atomic_input, run_primary
 from shadow._log import EventLog
@@ -389,20 +389,36 @@ class Dispatcher(Generic[P]):
                 for a in args:
                     if type(a) not in _ATOMIC_TYPES:
                         return general(state, args, kwargs)
-                p = run_primary(primary, args, kwargs)
-                if p.error is not None:
-                    return general(state, args, kwargs, p)
-                mark = interrupts.mark()
-                s = call_captured(shadow_fn, args, kwargs)
+                # run_primary and call_captured, written out: no Outcome is built unless
+                # the call leaves this path (a quarter of its cost when both sides agree).
+                t0 = _perf()
                 try:
-                    same = s.error is None and strict_equal(p.value, s.value)
+                    pv = primary(*args)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:
+                    return general(state, args, kwargs, Outcome(None, exc, _perf() - t0))
+                t1 = _perf()
+                mark = interrupts.mark()
+                try:
+                    sv = shadow_fn(*args)
+                except BaseException as exc:
+                    forget_frames(exc)
+                    s = Outcome(None, exc, _perf() - t1)
+                    if interrupts.interrupted_since(mark):
+                        raise KeyboardInterrupt from None
+                    return general(state, args, kwargs, Outcome(pv, None, t1 - t0), s)
+                t2 = _perf()
+                try:
+                    same = strict_equal(pv, sv)
                 except BaseException:
                     same = False
                 if interrupts.interrupted_since(mark):
                     raise KeyboardInterrupt
                 if same:
                     bump()
-                    return p.value
+                    return pv
+                p, s = Outcome(pv, None, t1 - t0), Outcome(sv, None, t2 - t1)
                 return general(state, args, kwargs, p, s)
 
         shadowed.__name__ = state.name
