@@ -37,7 +37,7 @@ from shadow._codec import digest_hex, protect
 from shadow._compare import strict_equal
 from shadow._counters import OpCounters, RunCounters, format_counters
 from shadow._events import Implementation, Reporter, implementation_of
-from shadow._isolation import ISOLATIONS, Prepared, ShadowRunner
+from shadow._isolation import DEFAULT_MEMORY_LIMIT_MB, ISOLATIONS, Prepared, ShadowRunner
 from shadow._isolation.thread import (
     INTERRUPTS,
     ShadowUnavailable,
@@ -148,7 +148,7 @@ class Dispatcher(Generic[P]):
         queue_bytes: int = 64 * 2**20,
         batch_size: int = 256,
         max_hung: int = 4,
-        memory_limit_mb: int | None = None,
+        memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
         max_result_bytes: int = 64 * 2**20,
         source: str = "runtime",
         record: EventLog | str | os.PathLike[str] | None = None,

@@ -48,7 +48,7 @@ from hypothesis.strategies import SearchStrategy
 from shadow._codec import JSON
 from shadow._dispatcher import new_run_id
 from shadow._events import Implementation, Reporter, implementation_of
-from shadow._isolation import ShadowRunner
+from shadow._isolation import DEFAULT_MEMORY_LIMIT_MB, ShadowRunner
 from shadow._isolation.thread import ShadowUnavailable
 from shadow._judge import Differential, Divergence, Judgement
 from shadow._log import EventLog
@@ -105,7 +105,7 @@ class FuzzConfig:
     accepted_signatures: frozenset[str] = frozenset()
     isolation: str = "process"
     timeout_s: float | None = 10.0
-    memory_limit_mb: int | None = None
+    memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB
     max_rounds: int = 64
     round_examples: int = 300
 

@@ -39,6 +39,7 @@ from shadow._fuzz import (
     OpResult,
     Pair,
 )
+from shadow._isolation import DEFAULT_MEMORY_LIMIT_MB
 from shadow._isolation.thread import ShadowUnavailable
 from shadow._judge import Differential
 from shadow._log import EventLog
@@ -79,6 +80,7 @@ class GateConfig:
     seed: int = 0
     isolation: str = "process"
     timeout_s: float | None = 10.0
+    memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB
     require_corpus: bool = False
     require_baseline: bool = False
 
@@ -325,6 +327,7 @@ def run_gate(
         accepted_signatures=frozenset(sig for (_, sig) in baseline.active(today)),
         isolation=config.isolation,
         timeout_s=config.timeout_s,
+        memory_limit_mb=config.memory_limit_mb,
     )
     fuzzer = Fuzzer(target, pair, fuzz_config, log=log, run_id=run_id, progress=progress)
     try:

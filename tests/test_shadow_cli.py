@@ -55,6 +55,9 @@ CASES = [
     Case("fuzz --seconds 0", lambda t: [*_fuzz(t)[:-4], "--seconds", "0"], 2, "--seconds must be > 0"),
     Case("fuzz --seconds -1", lambda t: [*_fuzz(t)[:-4], "--seconds", "-1"], 2, "--seconds must be > 0"),
     Case("fuzz --examples 0", lambda t: [*_fuzz(t)[:-4], "--examples", "0"], 2, "--examples must be at least 1"),
+    Case("fuzz --memory-limit -1", lambda t: _fuzz(t, "--memory-limit", "-1"), 2, "--memory-limit: must be a whole number of MB >= 0"),
+    Case("gate --memory-limit abc", lambda t: _gate(t, "--memory-limit", "abc"), 2, "--memory-limit: must be a whole number of MB >= 0"),
+    Case("fuzz under a memory cap", lambda t: _fuzz(t, "--memory-limit", "512"), 0, "0 distinct problem(s)"),
     Case("fuzz unknown op", lambda t: _fuzz(t, "--ops", "nope"), 2, "no op 'nope'"),
     Case("fuzz unknown target", lambda t: ["fuzz", "--target", "no_such_mod:X"], 2, "no module named 'no_such_mod'"),
     Case("fuzz bad implementation", lambda t: _fuzz(t, "--shadow", "nope"), 2, "no implementation 'nope'"),
@@ -74,7 +77,10 @@ def test_command_table(
 ) -> None:
     if case.name == "gate bad profile":
         monkeypatch.setenv("HYPOTHESIS_PROFILE", "nope")
-    code = main(case.argv(tmp_path))
+    try:
+        code = main(case.argv(tmp_path))
+    except SystemExit as exit_:  # a usage error, refused by argparse itself
+        code = int(exit_.code or 0)
     captured = capsys.readouterr()
     text = captured.out + captured.err
     assert code == case.code, text

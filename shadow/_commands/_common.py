@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from shadow._config import ConfigError, default_target, find_pyproject
+from shadow._isolation import DEFAULT_MEMORY_LIMIT_MB
 from shadow._registry import Target, load_target
 
 
@@ -99,6 +100,7 @@ def add_isolation_options(
     default: str = "process",
     timeout_s: float = 10.0,
     seconds: Callable[[str], float] = float,
+    memory: bool = False,
 ) -> None:
     """``--isolation`` and ``--timeout``: the same words and defaults in every command that
     runs the shadow (fuzz, gate, verify)."""
@@ -116,6 +118,25 @@ def add_isolation_options(
         metavar="S",
         help=f"time limit of one shadow call (default {timeout_s:g} s)",
     )
+    if memory:
+        p.add_argument(
+            "--memory-limit",
+            type=_megabytes,
+            default=DEFAULT_MEMORY_LIMIT_MB,
+            metavar="MB",
+            help="memory the shadow's worker may allocate beyond what it holds at start, "
+            f"in process isolation (default {DEFAULT_MEMORY_LIMIT_MB}; 0: no cap)",
+        )
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of MB >= 0, got {text!r}")
+    return value
 
 
 def add_report_options(p: argparse.ArgumentParser, *, junit: Path, summary: Path) -> None:

@@ -77,7 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=None, help="search seed (default: random, printed and logged)"
     )
-    add_isolation_options(p)
+    add_isolation_options(p, memory=True)
     p.add_argument(
         "--log",
         type=Path,
@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         database=database,
         isolation=args.isolation,
         timeout_s=args.timeout,
+        memory_limit_mb=args.memory_limit or None,
     )
     from shadow._commands._progress import op_progress
 

@@ -69,7 +69,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the fuzz search (default 0: reproducible)"
     )
-    add_isolation_options(p)
+    add_isolation_options(p, memory=True)
     add_report_options(p, junit=DEFAULT_JUNIT, summary=DEFAULT_SUMMARY)
     p.add_argument(
         "--log",
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         isolation=args.isolation,
         timeout_s=args.timeout,
+        memory_limit_mb=args.memory_limit or None,
         require_corpus=args.corpus is not None,
         require_baseline=args.baseline is not None,
     )

@@ -27,6 +27,11 @@ from shadow._outcome import Outcome
 IsolationName = Literal["thread", "process"]
 ISOLATIONS: tuple[IsolationName, ...] = ("thread", "process")
 
+DEFAULT_MEMORY_LIMIT_MB = 4096
+"""The worker's default memory cap in process isolation, beyond what it holds at start: high
+enough for any sane call, low enough that a runaway shadow fails alone instead of sending
+the machine into swap or the host to the OOM killer."""
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:

@@ -58,12 +58,16 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Literal
 
-from shadow._isolation import InputNotTransferable, IsolationName, Prepared
+from shadow._isolation import (
+    DEFAULT_MEMORY_LIMIT_MB,
+    InputNotTransferable,
+    IsolationName,
+    Prepared,
+)
 from shadow._isolation import _worker as wire
 from shadow._outcome import ErrorInfo, Fault, Outcome, RemoteError
 
 DEFAULT_TIMEOUT_S = 5.0
-DEFAULT_MEMORY_LIMIT_MB = 4096
 DEFAULT_MAX_RESULT_BYTES = 64 * 2**20
 DEFAULT_START_TIMEOUT_S = 60.0
 START_METHODS: tuple[str, ...] = ("forkserver", "spawn")
