@@ -208,7 +208,11 @@ class Dispatcher(Generic[P]):
         shadow_impl: Any = None
         if mode != "off":
             if isolation == "process":
-                from shadow._isolation.process import ProcessIsolation, TargetImplementation
+                from shadow._isolation.process import (
+                    DEFAULT_SPIN_S,
+                    ProcessIsolation,
+                    TargetImplementation,
+                )
 
                 factory: Callable[[], Any]
                 if shadow_name is None:
@@ -222,6 +226,8 @@ class Dispatcher(Generic[P]):
                     timeout_s=timeout_s,
                     memory_limit_mb=memory_limit_mb,
                     max_result_bytes=max_result_bytes,
+                    # The async worker thread waits beside the primary's: it sleeps at once.
+                    spin_s=0.0 if mode == "async" else DEFAULT_SPIN_S,
                 )
                 shadow_id = (
                     implementation_of(target.make(shadow_name), shadow_name)

@@ -803,3 +803,23 @@ def test_target_implementation_matches_the_in_process_result(name: str) -> None:
         assert type(failed.error) is type(info.value)
         assert ErrorInfo.of(failed.error) == ErrorInfo.of(info.value)
         assert iso.restarts == 0
+
+
+@pytest.mark.parametrize("spin_s", [0.0, 200e-6])
+def test_spinning_or_not_the_answers_are_the_same(spin_s: float) -> None:
+    """Polling before sleeping changes when the caller looks, never what it gets: answers,
+    a timeout and a crash are the same with and without it."""
+    from tests.hostile_impls import FAULT_FROM
+
+    iso = ProcessIsolation(
+        TargetImplementation("tests.hostile_impls:TARGET", "hostile"), timeout_s=2.0, spin_s=spin_s
+    )
+    try:
+        ok = iso.run(iso.prepare("fine", (4,), {}), None)
+        assert ok.value == [4, "fine"] and ok.fault is None
+        hung = iso.run(iso.prepare("hang", (FAULT_FROM,), {}), 0.5)
+        assert hung.fault is not None and hung.fault.kind == "shadow_timeout"
+        again = iso.run(iso.prepare("fine", (6,), {}), None)
+        assert again.value == [6, "fine"]
+    finally:
+        iso.close()
