@@ -39,6 +39,7 @@ from runners.search import (
     run_search,
 )
 from runners.types import BaselineRule, GateThresholds, SearchSpace
+from shadow._argtypes import fraction, positive_seconds
 from shadow._dispatcher import ShadowDivergenceError
 from shadow._session import (
     ISOLATIONS,
@@ -107,27 +108,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------------- parsing
-
-
-def _rate(text: str) -> float:
-    """argparse type of a fraction: the message names the rule, not Python's float()."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number within 0..1, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
-    return value
 
 
 def _int_list(text: str, what: str) -> tuple[int, ...]:
@@ -415,13 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sh.add_argument(
         "--shadow-sample-rate",
-        type=_rate,
+        type=fraction,
         metavar="RATE",
         help="fraction of calls also run on the shadow, 0..1 (default 1.0)",
     )
     sh.add_argument(
         "--shadow-timeout",
-        type=_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="time limit of one shadow call, > 0 (default 5.0)",
     )
@@ -447,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sh.add_argument(
         "--shadow-record-rate",
-        type=_rate,
+        type=fraction,
         metavar="RATE",
         help="fraction of calls recorded, 0..1; needs --shadow-record (default 1.0)",
     )

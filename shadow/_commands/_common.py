@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from shadow._argtypes import megabytes
 from shadow._config import ConfigError, default_target, find_pyproject
 from shadow._isolation import DEFAULT_MEMORY_LIMIT_MB
 from shadow._registry import Target, load_target
@@ -121,22 +122,12 @@ def add_isolation_options(
     if memory:
         p.add_argument(
             "--memory-limit",
-            type=_megabytes,
+            type=megabytes,
             default=DEFAULT_MEMORY_LIMIT_MB,
             metavar="MB",
             help="memory the shadow's worker may allocate beyond what it holds at start, "
             f"in process isolation (default {DEFAULT_MEMORY_LIMIT_MB}; 0: no cap)",
         )
-
-
-def _megabytes(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of MB >= 0, got {text!r}")
-    return value
 
 
 def add_report_options(p: argparse.ArgumentParser, *, junit: Path, summary: Path) -> None:

@@ -9,11 +9,11 @@ another target, or with no call in it, or calls that could not be checked); 130 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from shadow._argtypes import positive_int, positive_seconds
 from shadow._commands._common import add_isolation_options, add_report_options
 from shadow._terminal import make_console
 
@@ -21,26 +21,6 @@ DEFAULT_SUMMARY = Path("reports/verify.md")
 DEFAULT_JUNIT = Path("reports/verify-junit.xml")
 DEFAULT_LOG = Path("reports/verify.jsonl")
 DEFAULT_TIMEOUT_S = 10.0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -81,7 +61,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="worker processes, each with its own shadow (default 1)",
@@ -93,7 +73,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="address of a Dask scheduler to run on (default: local processes); the "
         "recordings and the log must be on a filesystem the workers share",
     )
-    add_isolation_options(p, timeout_s=DEFAULT_TIMEOUT_S, seconds=_seconds)
+    add_isolation_options(p, timeout_s=DEFAULT_TIMEOUT_S, seconds=positive_seconds)
     p.add_argument(
         "--log",
         type=Path,
