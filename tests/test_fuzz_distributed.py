@@ -14,9 +14,6 @@ and an unreachable scheduler are each a one-line :class:`DistributedError`.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,17 +27,9 @@ from shadow._cli import main
 from shadow._distributed import DaskCluster, DistributedError, map_tasks
 from shadow._fuzz import Finding, FuzzConfig, fuzz_target
 from shadow._fuzz_workers import REDIS_KEY_PREFIX, merge_findings, open_database
-
-REDIS_SERVER = shutil.which("redis-server")
-
+from tests.redis_helpers import free_port, redis_server
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _events(log: Path) -> list[dict[str, object]]:
@@ -120,30 +109,8 @@ def test_two_workers_one_report_shared_directory_database(
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
-    redis = pytest.importorskip("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_server(tmp_path) as (host, port):
+        yield f"redis://{host}:{port}/0"
 
 
 @pytest.mark.slow
@@ -165,7 +132,7 @@ def test_bad_worker_count_and_unreachable_database(capsys: pytest.CaptureFixture
     assert main([*base, "--workers", "0"]) == 2
     assert "shadow fuzz: --workers must be at least 1, got 0" in capsys.readouterr().out
     if pytest.importorskip("redis"):
-        url = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+        url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
         argv = ["fuzz", "--target", TARGET.import_spec, "--database", url, "--workers", "2"]
         assert main(argv) == 2
         out = capsys.readouterr().out
@@ -263,7 +230,7 @@ def test_failures_are_one_line_errors_not_hangs() -> None:
 
 
 def test_unreachable_scheduler_is_an_error() -> None:
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     with (
         pytest.raises(DistributedError, match=f"cannot reach the Dask scheduler at {address}"),
         DaskCluster(workers=1, scheduler=address, start_timeout_s=2),

@@ -7,10 +7,6 @@ a second worker replays the saved failure first: it finds the bug in its first e
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,55 +14,13 @@ import pytest
 
 from docs.examples.intervals import TARGET
 from shadow._fuzz import FuzzConfig, fuzz_target
-
-pytest.importorskip("redis")
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not on PATH")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.redis_helpers import redis_server
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    import redis
-
-    port = _free_port()
-    assert REDIS_SERVER is not None
-    proc = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
-        yield ("127.0.0.1", port)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_server(tmp_path) as address:
+        yield address
 
 
 def test_fleet_shares_failures_through_redis(redis_url: tuple[str, int]) -> None:
